@@ -1,0 +1,7 @@
+-- How many attempts did payment authorization take for order X, and what failed on each? One record per attempt end.
+SELECT regexp_replace(workflow_id, '^order-', '') AS order_id,
+       attempt,
+       CASE WHEN event = 'activity failed' THEN attributes->>'error' END AS error
+FROM logs
+WHERE attributes->>'$."temporal.activity_type"' = 'authorize_payment'
+  AND event IN ('activity completed', 'activity failed') AND workflow_id LIKE 'order-%';

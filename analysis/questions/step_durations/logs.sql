@@ -1,0 +1,12 @@
+-- How long did each completed step of order X take? Between an attempt's 'activity started' and 'activity completed'.
+WITH ends AS (
+    SELECT workflow_id, activity_id, attempt, time, attributes->>'$."temporal.activity_type"' AS step
+    FROM logs WHERE event = 'activity completed'
+), starts AS (
+    SELECT workflow_id, activity_id, attempt, time FROM logs WHERE event = 'activity started'
+)
+SELECT regexp_replace(e.workflow_id, '^order-', '') AS order_id,
+       e.step,
+       date_diff('microsecond', s.time, e.time) / 1000.0 AS duration_ms
+FROM ends e JOIN starts s USING (workflow_id, activity_id, attempt)
+WHERE e.step <> 'record_order_status' AND e.workflow_id LIKE 'order-%';

@@ -1,0 +1,453 @@
+"""LensInterceptor: spans and structured logs for Temporal clients, activities and workflows.
+
+Workflow-side spans are values, not live objects: each gets an id derived from the run id and a per-run sequence
+number, a start time from `workflow.time_ns()`, and is built and exported only when it ends, and only if that end
+is not a replay. A replay recomputes the same ids and times, so spans are never duplicated, always carry their real
+duration, and each one is exported as soon as its step completes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar, NoReturn
+
+import temporalio.activity
+import temporalio.client
+import temporalio.exceptions
+import temporalio.worker
+import temporalio.workflow
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind
+
+from temporal_lens import keys
+from temporal_lens.interceptors._ids import workflow_span_id, workflow_trace_id
+from temporal_lens.interceptors._tracing import SpanTools, error_message, is_benign, report_once, span_context
+from temporal_lens.interceptors.logs import get_logger
+
+
+class LensInterceptor(temporalio.client.Interceptor, temporalio.worker.Interceptor):
+    """Client and worker interceptor emitting OpenTelemetry spans and structlog records joined to history.
+
+    Pass it to `Client.connect(interceptors=[...])` (it then applies to workers made from that client too), or use
+    `LensPlugin`, which also sets the sandbox pass-through it needs.
+
+    Args:
+        tracer_provider: provider for our tracer; default the global one (`configure_telemetry()` sets it).
+        log_lifecycle: write a log record when a workflow or activity starts, completes or fails.
+    """
+
+    def __init__(
+        self,
+        *,
+        tracer_provider: trace.TracerProvider | None = None,
+        log_lifecycle: bool = True,
+    ) -> None:
+        self.spans = SpanTools(tracer_provider)
+        self.log_lifecycle = log_lifecycle
+        self.log = get_logger("temporal_lens")
+        self._workflow_class: type[_LensWorkflowInbound] | None = None
+
+    def intercept_client(self, next: temporalio.client.OutboundInterceptor) -> temporalio.client.OutboundInterceptor:
+        return _LensClientOutbound(next, self)
+
+    def intercept_activity(
+        self, next: temporalio.worker.ActivityInboundInterceptor
+    ) -> temporalio.worker.ActivityInboundInterceptor:
+        return _LensActivityInbound(next, self)
+
+    def workflow_interceptor_class(
+        self, input: temporalio.worker.WorkflowInterceptorClassInput
+    ) -> type[temporalio.worker.WorkflowInboundInterceptor]:
+        if self._workflow_class is None:
+            # The worker instantiates the class itself, so the root travels as a class attribute.
+            self._workflow_class = type("LensWorkflowInbound", (_LensWorkflowInbound,), {"root": self})
+        return self._workflow_class
+
+    def lifecycle(self, event: str, **fields: Any) -> None:
+        if not self.log_lifecycle:
+            return
+        try:
+            self.log.info(event, **fields)
+        except Exception as err:
+            report_once("log", err)
+
+
+# --- client ---------------------------------------------------------------------------------------------------
+
+
+class _LensClientOutbound(temporalio.client.OutboundInterceptor):
+    def __init__(self, next: temporalio.client.OutboundInterceptor, root: LensInterceptor) -> None:
+        super().__init__(next)
+        self.root = root
+
+    @contextlib.contextmanager
+    def _span(self, name: str, input: Any, attributes: Mapping[str, Any]) -> Iterator[trace.Span]:
+        tools = self.root.spans
+        span = tools.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+        with trace.use_span(span, end_on_exit=False):
+            if hasattr(input, "headers"):
+                input.headers = tools.inject(input.headers)
+            try:
+                yield span
+            except BaseException as err:
+                tools.end_span(span, err)
+                raise
+        tools.end_span(span)
+
+    async def start_workflow(
+        self, input: temporalio.client.StartWorkflowInput
+    ) -> temporalio.client.WorkflowHandle[Any, Any]:
+        prefix = "SignalWithStartWorkflow" if input.start_signal else "StartWorkflow"
+        attributes = {keys.WORKFLOW_ID: input.id, keys.WORKFLOW_TYPE: input.workflow, keys.TASK_QUEUE: input.task_queue}
+        with self._span(f"{prefix}:{input.workflow}", input, attributes) as span:
+            handle = await super().start_workflow(input)
+            with contextlib.suppress(Exception):
+                span.set_attribute(keys.RUN_ID, handle.result_run_id or "")
+            return handle
+
+    async def signal_workflow(self, input: temporalio.client.SignalWorkflowInput) -> None:
+        with self._span(f"SignalWorkflow:{input.signal}", input, {keys.WORKFLOW_ID: input.id}):
+            return await super().signal_workflow(input)
+
+    async def query_workflow(self, input: temporalio.client.QueryWorkflowInput) -> Any:
+        with self._span(f"QueryWorkflow:{input.query}", input, {keys.WORKFLOW_ID: input.id}):
+            return await super().query_workflow(input)
+
+    async def start_workflow_update(
+        self, input: temporalio.client.StartWorkflowUpdateInput
+    ) -> temporalio.client.WorkflowUpdateHandle[Any]:
+        with self._span(f"StartWorkflowUpdate:{input.update}", input, {keys.WORKFLOW_ID: input.id}):
+            return await super().start_workflow_update(input)
+
+    async def cancel_workflow(self, input: temporalio.client.CancelWorkflowInput) -> None:
+        with self._span("CancelWorkflow", input, {keys.WORKFLOW_ID: input.id, keys.RUN_ID: input.run_id}):
+            return await super().cancel_workflow(input)
+
+    async def terminate_workflow(self, input: temporalio.client.TerminateWorkflowInput) -> None:
+        with self._span("TerminateWorkflow", input, {keys.WORKFLOW_ID: input.id, keys.RUN_ID: input.run_id}):
+            return await super().terminate_workflow(input)
+
+
+# --- activities -----------------------------------------------------------------------------------------------
+
+
+class _LensActivityInbound(temporalio.worker.ActivityInboundInterceptor):
+    def __init__(self, next: temporalio.worker.ActivityInboundInterceptor, root: LensInterceptor) -> None:
+        super().__init__(next)
+        self.root = root
+
+    async def execute_activity(self, input: temporalio.worker.ExecuteActivityInput) -> Any:
+        info = temporalio.activity.info()
+        tools = self.root.spans
+        queue_wait_ms = max(0.0, (info.started_time - info.current_attempt_scheduled_time).total_seconds() * 1000)
+        attributes = {
+            keys.WORKFLOW_ID: info.workflow_id,
+            keys.RUN_ID: info.workflow_run_id,
+            keys.WORKFLOW_TYPE: info.workflow_type,
+            keys.ACTIVITY_ID: info.activity_id,
+            keys.ACTIVITY_TYPE: info.activity_type,
+            keys.ATTEMPT: info.attempt,
+            keys.TASK_QUEUE: info.task_queue,
+            keys.NAMESPACE: info.namespace,
+            keys.SCHEDULE_TO_START_MS: round(queue_wait_ms, 3),
+            "temporal.local_activity": info.is_local,
+        }
+        span = tools.start_span(
+            f"RunActivity:{info.activity_type}",
+            kind=SpanKind.SERVER,
+            attributes=attributes,
+            context=tools.extract(input.headers),
+        )
+        with trace.use_span(span, end_on_exit=False):
+            self.root.lifecycle("activity started", schedule_to_start_ms=round(queue_wait_ms, 3))
+            started = time.perf_counter()
+            try:
+                result = await super().execute_activity(input)
+            except BaseException as err:
+                outcome = "canceled" if isinstance(err, asyncio.CancelledError) else "failed"
+                span.set_attribute(keys.OUTCOME, outcome)
+                self.root.lifecycle(
+                    f"activity {outcome}",
+                    error=error_message(err),
+                    error_type=_error_type(err),
+                    benign=is_benign(err),
+                    duration_ms=_ms_since(started),
+                )
+                tools.end_span(span, err)
+                raise
+            span.set_attribute(keys.OUTCOME, "completed")
+            self.root.lifecycle("activity completed", duration_ms=_ms_since(started))
+        tools.end_span(span)
+        return result
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
+
+
+def _error_type(err: BaseException) -> str:
+    if isinstance(err, temporalio.exceptions.ApplicationError) and err.type:
+        return err.type
+    return type(err).__name__
+
+
+# --- workflows ------------------------------------------------------------------------------------------------
+
+
+class _LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
+    """One instance per workflow run (re-created when the run is replayed from scratch)."""
+
+    root: ClassVar[LensInterceptor]
+
+    def __init__(self, next: temporalio.worker.WorkflowInboundInterceptor) -> None:
+        super().__init__(next)
+        self._sequence = 0
+        self._trace_id = 0
+        self._run_span: SpanContext | None = None
+        self._parent: SpanContext | None = None
+
+    def init(self, outbound: temporalio.worker.WorkflowOutboundInterceptor) -> None:
+        super().init(_LensWorkflowOutbound(outbound, self))
+
+    # Identity of the run's spans -----------------------------------------------------------------------------
+
+    def _ensure_run_span(self, headers: Mapping[str, Any]) -> SpanContext:
+        if self._run_span is not None:
+            return self._run_span
+        info = temporalio.workflow.info()
+        parent = None
+        with temporalio.workflow.unsafe.sandbox_unrestricted():
+            extracted = self.root.spans.extract(headers)
+            if extracted is not None:
+                candidate = trace.get_current_span(extracted).get_span_context()
+                parent = candidate if candidate.is_valid else None
+        self._parent = parent
+        self._trace_id = parent.trace_id if parent else workflow_trace_id(info.workflow_id, info.run_id)
+        self._run_span = span_context(self._trace_id, workflow_span_id(info.run_id, 0))
+        return self._run_span
+
+    def next_span(self) -> SpanContext:
+        """A new deterministic span identity; call only from deterministic workflow code (not queries)."""
+        self._sequence += 1
+        return span_context(self._trace_id, workflow_span_id(temporalio.workflow.info().run_id, self._sequence))
+
+    def emit(
+        self,
+        name: str,
+        identity: SpanContext,
+        *,
+        parent: SpanContext | None,
+        start_ns: int,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: Mapping[str, Any] | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        """Export a workflow-side span that ends now, unless this moment is a replay of history."""
+        try:
+            if temporalio.workflow.unsafe.is_replaying_history_events():
+                return
+            info = temporalio.workflow.info()
+            end_ns = temporalio.workflow.time_ns()
+            merged = {
+                keys.WORKFLOW_ID: info.workflow_id,
+                keys.RUN_ID: info.run_id,
+                keys.WORKFLOW_TYPE: info.workflow_type,
+                keys.TASK_QUEUE: info.task_queue,
+                keys.NAMESPACE: info.namespace,
+                keys.EVENT_ID: info.get_current_history_length(),
+                **(attributes or {}),
+            }
+            with temporalio.workflow.unsafe.sandbox_unrestricted():
+                self.root.spans.emit_completed(
+                    name,
+                    trace_id=identity.trace_id,
+                    span_id=identity.span_id,
+                    parent=parent,
+                    start_ns=start_ns,
+                    end_ns=end_ns,
+                    kind=kind,
+                    attributes=merged,
+                    error=error,
+                )
+        except Exception as err:
+            report_once("workflow span", err)
+
+    def lifecycle(self, event: str, **fields: Any) -> None:
+        with temporalio.workflow.unsafe.sandbox_unrestricted():
+            self.root.lifecycle(event, **fields)
+
+    @contextlib.contextmanager
+    def _current(self, identity: SpanContext) -> Iterator[None]:
+        """Make `identity` the current span so logs and outbound calls made under it carry it."""
+        token = otel_context.attach(trace.set_span_in_context(NonRecordingSpan(identity)))
+        try:
+            yield
+        finally:
+            otel_context.detach(token)
+
+    # Inbound calls -------------------------------------------------------------------------------------------
+
+    async def execute_workflow(self, input: temporalio.worker.ExecuteWorkflowInput) -> Any:
+        info = temporalio.workflow.info()
+        run_span = self._ensure_run_span(input.headers)
+        start_ns = int(info.workflow_start_time.timestamp() * 1_000_000_000)
+        name = f"RunWorkflow:{info.workflow_type}"
+        with self._current(run_span):
+            self.lifecycle("workflow started")
+            try:
+                result = await super().execute_workflow(input)
+            except temporalio.workflow.ContinueAsNewError:
+                self.emit(name, run_span, parent=self._parent, start_ns=start_ns, kind=SpanKind.SERVER,
+                          attributes={keys.OUTCOME: "continued_as_new"})
+                self.lifecycle("workflow continued as new")
+                raise
+            except (temporalio.exceptions.FailureError, asyncio.CancelledError) as err:
+                outcome = "canceled" if _is_cancellation(err) else "failed"
+                self.emit(name, run_span, parent=self._parent, start_ns=start_ns, kind=SpanKind.SERVER,
+                          attributes={keys.OUTCOME: outcome}, error=err)
+                self.lifecycle(f"workflow {outcome}", error=error_message(err), error_type=_error_type(err))
+                raise
+            # Any other exception fails the workflow task, which Temporal retries: the run has not ended.
+            self.emit(name, run_span, parent=self._parent, start_ns=start_ns, kind=SpanKind.SERVER,
+                      attributes={keys.OUTCOME: "completed"})
+            self.lifecycle("workflow completed")
+            return result
+
+    async def handle_signal(self, input: temporalio.worker.HandleSignalInput) -> None:
+        run_span = self._ensure_run_span(temporalio.workflow.info().headers)
+        identity, start_ns = self.next_span(), temporalio.workflow.time_ns()
+        with self._current(identity):
+            self.lifecycle("signal received", signal=input.signal)
+            try:
+                await super().handle_signal(input)
+            except BaseException as err:
+                self.emit(f"HandleSignal:{input.signal}", identity, parent=run_span, start_ns=start_ns,
+                          kind=SpanKind.SERVER, error=err)
+                raise
+        self.emit(f"HandleSignal:{input.signal}", identity, parent=run_span, start_ns=start_ns, kind=SpanKind.SERVER)
+
+    async def handle_query(self, input: temporalio.worker.HandleQueryInput) -> Any:
+        # Queries are not part of history: no sequence number (that would shift later ids), a random span id.
+        run_span = self._ensure_run_span(temporalio.workflow.info().headers)
+        tools = self.root.spans
+        with temporalio.workflow.unsafe.sandbox_unrestricted():
+            caller = tools.extract(input.headers)
+            parent_context = caller if caller is not None else trace.set_span_in_context(NonRecordingSpan(run_span))
+            span = tools.start_span(f"HandleQuery:{input.query}", kind=SpanKind.SERVER, context=parent_context,
+                                    attributes={keys.WORKFLOW_ID: temporalio.workflow.info().workflow_id,
+                                                keys.RUN_ID: temporalio.workflow.info().run_id})
+        try:
+            result = await super().handle_query(input)
+        except BaseException as err:
+            with temporalio.workflow.unsafe.sandbox_unrestricted():
+                tools.end_span(span, err)
+            raise
+        with temporalio.workflow.unsafe.sandbox_unrestricted():
+            tools.end_span(span)
+        return result
+
+    def handle_update_validator(self, input: temporalio.worker.HandleUpdateInput) -> None:
+        # Validators run again on replay and are not deterministic inputs to history: no sequence number either.
+        super().handle_update_validator(input)
+
+    async def handle_update_handler(self, input: temporalio.worker.HandleUpdateInput) -> Any:
+        run_span = self._ensure_run_span(temporalio.workflow.info().headers)
+        identity, start_ns = self.next_span(), temporalio.workflow.time_ns()
+        name = f"HandleUpdate:{input.update}"
+        with self._current(identity):
+            self.lifecycle("update received", update=input.update, update_id=input.id)
+            try:
+                result = await super().handle_update_handler(input)
+            except BaseException as err:
+                self.emit(name, identity, parent=run_span, start_ns=start_ns, kind=SpanKind.SERVER, error=err)
+                raise
+        self.emit(name, identity, parent=run_span, start_ns=start_ns, kind=SpanKind.SERVER)
+        return result
+
+
+def _is_cancellation(err: BaseException) -> bool:
+    if isinstance(err, asyncio.CancelledError | temporalio.exceptions.CancelledError):
+        return True
+    return isinstance(err.__cause__, temporalio.exceptions.CancelledError)
+
+
+class _LensWorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
+    def __init__(self, next: temporalio.worker.WorkflowOutboundInterceptor, inbound: _LensWorkflowInbound) -> None:
+        super().__init__(next)
+        self.inbound = inbound
+
+    def _begin(self, headers: Mapping[str, Any]) -> tuple[SpanContext, SpanContext, int, Mapping[str, Any]]:
+        """Identity, parent and start of an outbound span, plus the headers that carry it to the callee."""
+        parent = trace.get_current_span().get_span_context()
+        if not parent.is_valid:
+            parent = self.inbound._ensure_run_span(temporalio.workflow.info().headers)
+        identity = self.inbound.next_span()
+        with temporalio.workflow.unsafe.sandbox_unrestricted():
+            carried = self.inbound.root.spans.inject(
+                headers, trace.set_span_in_context(NonRecordingSpan(identity), otel_context.Context())
+            )
+        return identity, parent, temporalio.workflow.time_ns(), carried
+
+    def _end_when_done(self, handle: asyncio.Future[Any], name: str, begun: tuple, attributes: dict) -> None:
+        identity, parent, start_ns, _ = begun
+
+        def done(future: asyncio.Future[Any]) -> None:
+            error = None if future.cancelled() else future.exception()
+            if future.cancelled():
+                error = asyncio.CancelledError()
+            self.inbound.emit(name, identity, parent=parent, start_ns=start_ns, kind=SpanKind.CLIENT,
+                              attributes=attributes, error=error)
+
+        handle.add_done_callback(done)
+
+    def start_activity(self, input: temporalio.worker.StartActivityInput) -> temporalio.workflow.ActivityHandle[Any]:
+        begun = self._begin(input.headers)
+        input.headers = begun[3]
+        handle = super().start_activity(input)
+        self._end_when_done(handle, f"StartActivity:{input.activity}", begun,
+                            {keys.ACTIVITY_TYPE: input.activity, keys.TASK_QUEUE: input.task_queue})
+        return handle
+
+    def start_local_activity(
+        self, input: temporalio.worker.StartLocalActivityInput
+    ) -> temporalio.workflow.ActivityHandle[Any]:
+        begun = self._begin(input.headers)
+        input.headers = begun[3]
+        handle = super().start_local_activity(input)
+        self._end_when_done(handle, f"StartLocalActivity:{input.activity}", begun,
+                            {keys.ACTIVITY_TYPE: input.activity, "temporal.local_activity": True})
+        return handle
+
+    async def start_child_workflow(
+        self, input: temporalio.worker.StartChildWorkflowInput
+    ) -> temporalio.workflow.ChildWorkflowHandle[Any, Any]:
+        identity, parent, start_ns, input.headers = self._begin(input.headers)
+        handle = await super().start_child_workflow(input)
+        self.inbound.emit(f"StartChildWorkflow:{input.workflow}", identity, parent=parent, start_ns=start_ns,
+                          kind=SpanKind.CLIENT, attributes={"temporal.child_workflow_id": input.id})
+        return handle
+
+    async def signal_child_workflow(self, input: temporalio.worker.SignalChildWorkflowInput) -> None:
+        identity, parent, start_ns, input.headers = self._begin(input.headers)
+        await super().signal_child_workflow(input)
+        self.inbound.emit(f"SignalChildWorkflow:{input.signal}", identity, parent=parent, start_ns=start_ns,
+                          kind=SpanKind.CLIENT)
+
+    async def signal_external_workflow(self, input: temporalio.worker.SignalExternalWorkflowInput) -> None:
+        identity, parent, start_ns, input.headers = self._begin(input.headers)
+        await super().signal_external_workflow(input)
+        self.inbound.emit(f"SignalExternalWorkflow:{input.signal}", identity, parent=parent, start_ns=start_ns,
+                          kind=SpanKind.CLIENT, attributes={"temporal.target_workflow_id": input.workflow_id})
+
+    def continue_as_new(self, input: temporalio.worker.ContinueAsNewInput) -> NoReturn:
+        # The next run continues this run's trace: its span becomes a child of this run's span.
+        run_span = self.inbound._ensure_run_span(temporalio.workflow.info().headers)
+        with temporalio.workflow.unsafe.sandbox_unrestricted():
+            input.headers = self.inbound.root.spans.inject(
+                input.headers, trace.set_span_in_context(NonRecordingSpan(run_span), otel_context.Context())
+            )
+        super().continue_as_new(input)

@@ -1,0 +1,85 @@
+"""structlog processors that join log records to traces and to Temporal history.
+
+Put them into any structlog pipeline (`configure_telemetry()` does it for you):
+
+    structlog.configure(processors=[drop_during_replay, TemporalContextAdder(), ..., JSONRenderer()])
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+import temporalio.activity
+import temporalio.workflow
+from opentelemetry import trace
+
+from temporal_lens import keys
+
+EventDict = MutableMapping[str, Any]
+
+
+def drop_during_replay(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
+    """Drop records emitted while a workflow replays: they were written when that code first ran."""
+    if temporalio.workflow.in_workflow() and temporalio.workflow.unsafe.is_replaying_history_events():
+        raise structlog.DropEvent
+    return event_dict
+
+
+class TemporalContextAdder:
+    """Adds trace/span ids and the `temporal.*` keys of the current workflow or activity.
+
+    Keys the caller set explicitly are kept. Outside Temporal code only the trace ids (if any) are added.
+
+    Args:
+        service_name: also set `service.name` on every record when given.
+    """
+
+    def __init__(self, *, service_name: str | None = None) -> None:
+        if service_name is not None and not isinstance(service_name, str):
+            raise ValueError(f"service_name must be a string, got {type(service_name).__name__}")
+        self._service_name = service_name
+
+    def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
+        if self._service_name:
+            event_dict.setdefault("service.name", self._service_name)
+        span_context = trace.get_current_span().get_span_context()
+        if span_context.is_valid:
+            event_dict.setdefault(keys.TRACE_ID, format(span_context.trace_id, "032x"))
+            event_dict.setdefault(keys.SPAN_ID, format(span_context.span_id, "016x"))
+        if temporalio.activity.in_activity():
+            _add_activity_keys(event_dict, temporalio.activity.info())
+        elif temporalio.workflow.in_workflow():
+            _add_workflow_keys(event_dict, temporalio.workflow.info())
+        return event_dict
+
+
+def _add_activity_keys(event_dict: EventDict, info: temporalio.activity.Info) -> None:
+    for key, value in (
+        (keys.WORKFLOW_ID, info.workflow_id),
+        (keys.RUN_ID, info.workflow_run_id),
+        (keys.WORKFLOW_TYPE, info.workflow_type),
+        (keys.ACTIVITY_ID, info.activity_id),
+        (keys.ACTIVITY_TYPE, info.activity_type),
+        (keys.ATTEMPT, info.attempt),
+        (keys.TASK_QUEUE, info.task_queue),
+        (keys.NAMESPACE, info.namespace),
+    ):
+        if value is not None:
+            event_dict.setdefault(key, value)
+
+
+def _add_workflow_keys(event_dict: EventDict, info: temporalio.workflow.Info) -> None:
+    event_dict.setdefault(keys.WORKFLOW_ID, info.workflow_id)
+    event_dict.setdefault(keys.RUN_ID, info.run_id)
+    event_dict.setdefault(keys.WORKFLOW_TYPE, info.workflow_type)
+    event_dict.setdefault(keys.TASK_QUEUE, info.task_queue)
+    event_dict.setdefault(keys.NAMESPACE, info.namespace)
+    event_dict.setdefault(keys.ATTEMPT, info.attempt)
+    event_dict.setdefault(keys.EVENT_ID, info.get_current_history_length())
+
+
+def get_logger(name: str | None = None, **initial_values: Any) -> Any:
+    """A structlog logger; safe inside workflows when configured by `configure_telemetry()`."""
+    return structlog.get_logger(name, **initial_values)

@@ -1,0 +1,78 @@
+"""The orders service: runs OrderWorkflow and keeps its own `orders` table (SQLite), updated on every status change.
+
+That table is the "keep a database for listing and history" architecture the study compares with Temporal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from temporalio import activity
+
+from temporal_lens.interceptors import get_logger
+from temporal_lens.sample_app import model
+from temporal_lens.sample_app.model import StatusChange
+from temporal_lens.sample_app.service import run_service, service_arguments
+from temporal_lens.sample_app.workflows import OrderWorkflow
+
+APP_DB_ENV = "TEMPORAL_LENS_APP_DB"
+APP_TABLE = "orders"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS orders (
+    order_id     TEXT PRIMARY KEY,
+    customer     TEXT NOT NULL,
+    amount_cents INTEGER NOT NULL,
+    status       TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL
+)
+"""
+
+log = get_logger("orders")
+_lock = threading.Lock()
+
+
+def _app_db_path() -> Path:
+    return Path(os.environ.get(APP_DB_ENV, "app_orders.sqlite"))
+
+
+@activity.defn(name=model.RECORD_STATUS)
+async def record_order_status(change: StatusChange) -> None:
+    await asyncio.to_thread(_write_status, change)
+    log.info("order status recorded", order_id=change.order_id, status=change.status)
+
+
+def _write_status(change: StatusChange) -> None:
+    now = datetime.now(UTC).isoformat()
+    with _lock, sqlite3.connect(_app_db_path()) as db:
+        db.execute(_SCHEMA)
+        db.execute(
+            """INSERT INTO orders (order_id, customer, amount_cents, status, created_at, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?)
+               ON CONFLICT(order_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at""",
+            (change.order_id, change.customer, change.amount_cents, change.status, now, now),
+        )
+
+
+def main() -> None:
+    parser = service_arguments("orders", __doc__ or "")
+    parser.add_argument("--app-db", default=None, help="the service's own SQLite database file")
+    args = parser.parse_args()
+    if args.app_db:
+        os.environ[APP_DB_ENV] = args.app_db
+    run_service(
+        "orders",
+        args,
+        task_queue=model.ORDERS_QUEUE,
+        workflows=[OrderWorkflow],
+        activities=[record_order_status],
+    )
+
+
+if __name__ == "__main__":
+    main()

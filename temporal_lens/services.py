@@ -1,0 +1,83 @@
+"""The sample app's three services as worker processes the study starts and stops."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SERVICES = ("orders", "payments", "shipping")
+
+
+class ServiceError(RuntimeError):
+    """A service process died."""
+
+
+@dataclass
+class ServiceProcesses:
+    """Starts `python -m temporal_lens.sample_app.<service>` for each service; stops them with SIGTERM.
+
+    SIGTERM lets each worker finish its current tasks and flush its spans before it exits.
+    """
+
+    address: str
+    namespace: str
+    otlp_endpoint: str
+    run_dir: Path
+    fault_plan: Path
+    services: tuple[str, ...] = SERVICES
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def log_path(self, service: str) -> Path:
+        return self.run_dir / "logs" / f"{service}.jsonl"
+
+    def output_path(self, service: str) -> Path:
+        return self.run_dir / "logs" / f"{service}.out"
+
+    def start(self) -> ServiceProcesses:
+        (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
+        for service in self.services:
+            command = [
+                sys.executable, "-m", f"temporal_lens.sample_app.{service}",
+                "--address", self.address,
+                "--namespace", self.namespace,
+                "--otlp-endpoint", self.otlp_endpoint,
+                "--log-path", str(self.log_path(service)),
+                "--faults", str(self.fault_plan),
+            ]
+            if service == "orders":
+                command += ["--app-db", str(self.run_dir / "app_orders.sqlite")]
+            with open(self.output_path(service), "ab") as out:
+                self.processes[service] = subprocess.Popen(
+                    command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=os.environ.copy()
+                )
+        return self
+
+    def check_alive(self) -> None:
+        for service, process in self.processes.items():
+            if process.poll() is not None:
+                tail = self.output_path(service).read_text(errors="replace").splitlines()[-15:]
+                raise ServiceError(
+                    f"the {service} service exited with code {process.returncode}; last output:\n" + "\n".join(tail)
+                )
+
+    def stop(self, timeout: float = 30.0) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+
+    def __enter__(self) -> ServiceProcesses:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
