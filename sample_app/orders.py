@@ -6,6 +6,7 @@ That table is the "keep a database for listing and history" architecture the stu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 import threading
@@ -49,7 +50,7 @@ async def record_order_status(change: StatusChange) -> None:
 
 def _write_status(change: StatusChange) -> None:
     now = datetime.now(UTC).isoformat()
-    with _lock, sqlite3.connect(_app_db_path()) as db:
+    with _lock, contextlib.closing(sqlite3.connect(_app_db_path())) as db, db:
         db.execute(_SCHEMA)
         db.execute(
             """INSERT INTO orders (order_id, customer, amount_cents, status, created_at, updated_at)

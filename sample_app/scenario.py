@@ -75,7 +75,7 @@ def plan_orders(count: int, *, seed: int, run_tag: str, scenarios: Sequence[str]
     rng = random.Random(seed)
     kinds = [scenarios[i % len(scenarios)] for i in range(count)]
     rng.shuffle(kinds)
-    plans = []
+    plans, retries = [], 0
     for index, kind in enumerate(kinds):
         order = Order(
             order_id=f"{run_tag}-{index:04d}",
@@ -86,7 +86,9 @@ def plan_orders(count: int, *, seed: int, run_tag: str, scenarios: Sequence[str]
         work_ms = {step: rng.randint(60, 250) for step in model.WORK_STEPS}
         faults: dict[str, dict[str, Any]] = {}
         if kind == "retry":
-            faults[model.AUTHORIZE_PAYMENT] = {"transient_failures": rng.choice([1, 2])}
+            # Alternate two failures and one, so every mix shows both what history keeps and what it loses.
+            faults[model.AUTHORIZE_PAYMENT] = {"transient_failures": 2 if retries % 2 == 0 else 1}
+            retries += 1
         elif kind == "decline":
             faults[model.AUTHORIZE_PAYMENT] = {"decline": True}
         plans.append(OrderPlan(order, kind, work_ms, faults))
