@@ -34,13 +34,14 @@ class RetryWorkflow:
         self.signals: list[str] = []
 
     @workflow.run
-    async def run(self, fail_times: int) -> str:
+    async def run(self, fail_times: int, activity_queue: str | None = None) -> str:
         log.info("retry workflow running", fail_times=fail_times)
         result = await workflow.execute_activity(
             flaky,
             fail_times,
+            task_queue=activity_queue,
             start_to_close_timeout=timedelta(seconds=10),
             retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=100), backoff_coefficient=1.0),
         )
-        await workflow.execute_activity(noop, start_to_close_timeout=timedelta(seconds=10))
+        await workflow.execute_activity(noop, task_queue=activity_queue, start_to_close_timeout=timedelta(seconds=10))
         return result
