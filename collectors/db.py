@@ -73,12 +73,12 @@ class BatchWriter:
                 if replace_where is not None:
                     condition, params = replace_where
                     cursor.execute(f"DELETE FROM {table} WHERE {condition}", params)
-                before = cursor.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                before = cursor.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
                 if batch.num_rows:
                     cursor.register("_lens_batch", batch)
                     cursor.execute(f"INSERT OR IGNORE INTO {table} BY NAME SELECT * FROM _lens_batch")
                     cursor.unregister("_lens_batch")
-                after = cursor.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                after = cursor.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
                 cursor.execute("COMMIT")
             except BaseException:
                 cursor.execute("ROLLBACK")

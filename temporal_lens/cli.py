@@ -131,6 +131,7 @@ def collect_history(
 ) -> None:
     """Fetch workflow histories from a Temporal server into `history_events` and `workflows`."""
     from temporalio.client import Client
+    from temporalio.service import RPCError
 
     from temporal_lens.collectors import collect_histories
 
@@ -142,7 +143,7 @@ def collect_history(
 
     try:
         result = asyncio.run(run())
-    except RuntimeError as err:
+    except (RuntimeError, RPCError) as err:
         raise _fail(f"could not collect from {address}: {err}", 1) from err
     finally:
         conn.close()

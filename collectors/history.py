@@ -1,0 +1,486 @@
+"""Temporal event histories flattened into `history_events` and `workflows` rows.
+
+Histories come from the server (`collect_histories`) or from JSON exports (`load_history_json`). Each run is
+written with a delete-first condition on its (namespace, workflow_id, run_id), so collecting again replaces the
+earlier copy instead of adding to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor
+from google.protobuf.message import Message
+from temporalio.api.common.v1 import Payload, SearchAttributes
+from temporalio.api.enums.v1 import EventType, RetryState
+from temporalio.api.failure.v1 import Failure
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client, WorkflowExecution, WorkflowHistory
+from temporalio.converter import PayloadConverter, decode_typed_search_attributes
+from temporalio.converter import default as default_converter
+from temporalio.service import RPCError, RPCStatusCode
+
+from temporal_lens.collectors.db import BatchWriter
+
+HISTORY_EVENTS_SCHEMA = pa.schema(
+    [
+        ("namespace", pa.string()),
+        ("workflow_id", pa.string()),
+        ("run_id", pa.string()),
+        ("event_id", pa.int64()),
+        ("event_time", pa.timestamp("us", tz="UTC")),
+        ("event_type", pa.string()),
+        ("task_queue", pa.string()),
+        ("activity_id", pa.string()),
+        ("activity_type", pa.string()),
+        ("attempt", pa.int32()),
+        ("scheduled_event_id", pa.int64()),
+        ("started_event_id", pa.int64()),
+        ("failure_message", pa.string()),
+        ("failure_type", pa.string()),
+        ("retry_state", pa.string()),
+        ("timer_id", pa.string()),
+        ("signal_name", pa.string()),
+        ("update_name", pa.string()),
+        ("identity", pa.string()),
+        ("attributes", pa.string()),
+    ]
+)
+
+WORKFLOWS_SCHEMA = pa.schema(
+    [
+        ("namespace", pa.string()),
+        ("workflow_id", pa.string()),
+        ("run_id", pa.string()),
+        ("workflow_type", pa.string()),
+        ("status", pa.string()),
+        ("start_time", pa.timestamp("us", tz="UTC")),
+        ("close_time", pa.timestamp("us", tz="UTC")),
+        ("task_queue", pa.string()),
+        ("parent_workflow_id", pa.string()),
+        ("parent_run_id", pa.string()),
+        ("history_length", pa.int64()),
+        ("search_attributes", pa.string()),
+    ]
+)
+
+_CLOSE_STATUS = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: "COMPLETED",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: "FAILED",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: "CANCELED",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: "TERMINATED",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: "CONTINUED_AS_NEW",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: "TIMED_OUT",
+}
+_PAYLOAD = Payload.DESCRIPTOR.full_name
+_RUN_CONDITION = "namespace = ? AND workflow_id = ? AND run_id = ?"
+
+
+class HistoryFileError(ValueError):
+    """A file given as a workflow history is not valid JSON or not a history."""
+
+
+@dataclass(frozen=True)
+class CollectResult:
+    """What a collection stored: runs and events written, runs listed but gone before their history was read."""
+
+    runs: int = 0
+    events: int = 0
+    missing: int = 0
+
+
+def event_type_name(event_type: int) -> str:
+    """`EVENT_TYPE_ACTIVITY_TASK_STARTED` -> `ActivityTaskStarted`, the form Temporal's UI shows."""
+    name = EventType.Name(event_type).removeprefix("EVENT_TYPE_")
+    return "".join(word.capitalize() for word in name.split("_"))
+
+
+def flatten_history(
+    history: WorkflowHistory,
+    *,
+    namespace: str,
+    run_id: str | None = None,
+    payload_converter: PayloadConverter | None = None,
+) -> pa.Table:
+    """One `history_events` row per event.
+
+    Args:
+        run_id: the run the history belongs to; defaults to the started event's `original_execution_run_id`,
+            which for a reset run names the run it was reset from, so pass the real one when you know it.
+        payload_converter: decodes payloads inside `attributes`; Temporal's default converter if not given.
+            A payload keeps its shape (`metadata`, `data`); `data` becomes the decoded JSON value where the
+            converter yields one (json/plain, binary/null) and stays base64 otherwise (encrypted, binary).
+    """
+    converter = payload_converter or default_converter().payload_converter
+    run_id = run_id or history.run_id
+    by_id = {event.event_id: event for event in history.events}
+    rows = [_event_row(event, by_id, converter) for event in history.events]
+    columns: dict[str, list[Any]] = {name: [] for name in HISTORY_EVENTS_SCHEMA.names}
+    for row in rows:
+        row.update(namespace=namespace, workflow_id=history.workflow_id, run_id=run_id)
+        for name, values in columns.items():
+            values.append(row.get(name))
+    return pa.table(columns, schema=HISTORY_EVENTS_SCHEMA)
+
+
+def workflow_row(
+    history: WorkflowHistory,
+    execution: WorkflowExecution | None = None,
+    *,
+    namespace: str,
+    run_id: str | None = None,
+) -> dict[str, Any]:
+    """The `workflows` row for one run, from its history and, when given, its visibility record.
+
+    The history is read after the listing, so a close event in it wins over the listed status.
+    """
+    first, last = history.events[0], history.events[-1]
+    started = first.workflow_execution_started_event_attributes
+    closed = _CLOSE_STATUS.get(last.event_type)
+    if closed:
+        status, close_time = closed, _event_time(last)
+    elif execution is not None:
+        status = execution.status.name if execution.status else None
+        close_time = execution.close_time
+    else:
+        status, close_time = "RUNNING", None
+    if execution is not None:
+        search_attributes = execution.typed_search_attributes
+    else:
+        search_attributes = decode_typed_search_attributes(_merged_search_attributes(history.events))
+    parent = started.parent_workflow_execution if started.HasField("parent_workflow_execution") else None
+    return {
+        "namespace": namespace,
+        "workflow_id": history.workflow_id,
+        "run_id": run_id or (execution.run_id if execution else history.run_id),
+        "workflow_type": started.workflow_type.name or (execution.workflow_type if execution else None),
+        "status": status,
+        "start_time": _event_time(first),
+        "close_time": close_time,
+        "task_queue": started.task_queue.name or (execution.task_queue if execution else None),
+        "parent_workflow_id": parent.workflow_id if parent else None,
+        "parent_run_id": parent.run_id if parent else None,
+        "history_length": len(history.events),
+        "search_attributes": json.dumps(
+            {pair.key.name: pair.value for pair in search_attributes}, default=_json_default, ensure_ascii=False
+        ),
+    }
+
+
+async def collect_histories(
+    client: Client,
+    writer: BatchWriter,
+    *,
+    query: str | None = None,
+    concurrency: int = 8,
+    runs_per_batch: int = 50,
+) -> CollectResult:
+    """Collect every run `client.list_workflows(query)` returns (open and closed) into the database.
+
+    Histories are fetched with at most `concurrency` requests in flight; every `runs_per_batch` runs are written
+    in one transaction per table, replacing those runs' earlier rows.
+    """
+    if concurrency < 1 or runs_per_batch < 1:
+        raise ValueError("concurrency and runs_per_batch must be at least 1")
+    namespace = client.namespace
+    runs = events = missing = 0
+    pending: list[tuple[WorkflowExecution, WorkflowHistory]] = []
+    async with aclosing(_fetch_histories(client, query, concurrency)) as fetched:
+        async for execution, history in fetched:
+            if history is None or not history.events:
+                missing += 1
+                continue
+            pending.append((execution, history))
+            if len(pending) >= runs_per_batch:
+                events += await asyncio.to_thread(_write_runs, writer, namespace, pending)
+                runs, pending = runs + len(pending), []
+    if pending:
+        events += await asyncio.to_thread(_write_runs, writer, namespace, pending)
+        runs += len(pending)
+    return CollectResult(runs=runs, events=events, missing=missing)
+
+
+def load_history_json(
+    writer: BatchWriter,
+    path: str | Path,
+    *,
+    namespace: str = "default",
+    workflow_id: str | None = None,
+    run_id: str | None = None,
+) -> CollectResult:
+    """Load one history exported by `temporal workflow show --output json`, the Web UI or `to_json()`.
+
+    The workflow id defaults to the started event's `workflow_id`, the run id to its `original_execution_run_id`.
+
+    Raises:
+        HistoryFileError: the file is not JSON, not a workflow history, or does not say which workflow it is.
+    """
+    path = Path(path)
+    history = read_history_json(path, workflow_id=workflow_id)
+    run_id = run_id or history.run_id
+    condition = (_RUN_CONDITION, [namespace, history.workflow_id, run_id])
+    events = flatten_history(history, namespace=namespace, run_id=run_id)
+    writer.insert("history_events", events, replace_where=condition)
+    row = workflow_row(history, namespace=namespace, run_id=run_id)
+    writer.insert("workflows", _workflows_table([row]), replace_where=condition)
+    return CollectResult(runs=1, events=events.num_rows)
+
+
+def read_history_json(path: str | Path, *, workflow_id: str | None = None) -> WorkflowHistory:
+    """Parse a history JSON file; see `load_history_json`."""
+    path = Path(path)
+    try:
+        parsed = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise HistoryFileError(f"{path}: not valid JSON ({err})") from err
+    if isinstance(parsed, list):  # some exports are the bare event list
+        parsed = {"events": parsed}
+    try:
+        history = WorkflowHistory.from_json(workflow_id or "", parsed)
+    except (ValueError, TypeError, AttributeError, json_format.ParseError) as err:
+        raise HistoryFileError(f"{path}: not a workflow history ({err})") from err
+    if not history.events:
+        raise HistoryFileError(f"{path}: not a workflow history (no events)")
+    first = history.events[0]
+    if not first.HasField("workflow_execution_started_event_attributes"):
+        kind = event_type_name(first.event_type) if first.event_type else "an event without a type"
+        raise HistoryFileError(f"{path}: not a workflow history (first event is {kind}, not WorkflowExecutionStarted)")
+    if not history.workflow_id:
+        named = first.workflow_execution_started_event_attributes.workflow_id
+        if not named:
+            raise HistoryFileError(f"{path}: the history does not name its workflow id; pass workflow_id")
+        history = WorkflowHistory(named, history.events)
+    return history
+
+
+async def _fetch_histories(
+    client: Client, query: str | None, concurrency: int
+) -> AsyncIterator[tuple[WorkflowExecution, WorkflowHistory | None]]:
+    """Yield (run, history) as fetches finish; history is None for a run deleted since it was listed."""
+    semaphore = asyncio.Semaphore(concurrency)
+    in_flight: set[asyncio.Task[tuple[WorkflowExecution, WorkflowHistory | None]]] = set()
+
+    async def fetch(execution: WorkflowExecution) -> tuple[WorkflowExecution, WorkflowHistory | None]:
+        try:
+            handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
+            return execution, await handle.fetch_history()
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return execution, None
+            raise
+        finally:
+            semaphore.release()
+
+    try:
+        async for execution in client.list_workflows(query):
+            await semaphore.acquire()
+            in_flight.add(asyncio.create_task(fetch(execution)))
+            for task in [task for task in in_flight if task.done()]:
+                in_flight.discard(task)
+                yield task.result()
+        while in_flight:
+            done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                yield task.result()
+    finally:
+        for task in in_flight:
+            task.cancel()
+        await asyncio.gather(*in_flight, return_exceptions=True)
+
+
+def _write_runs(writer: BatchWriter, namespace: str, runs: Sequence[tuple[WorkflowExecution, WorkflowHistory]]) -> int:
+    condition = "namespace = ? AND (" + " OR ".join(["(workflow_id = ? AND run_id = ?)"] * len(runs)) + ")"
+    params: list[str] = [namespace]
+    for execution, _ in runs:
+        params += [execution.id, execution.run_id]
+    events = pa.concat_tables(
+        [flatten_history(history, namespace=namespace, run_id=execution.run_id) for execution, history in runs]
+    )
+    writer.insert("history_events", events, replace_where=(condition, params))
+    rows = [
+        workflow_row(history, execution, namespace=namespace, run_id=execution.run_id) for execution, history in runs
+    ]
+    writer.insert("workflows", _workflows_table(rows), replace_where=(condition, params))
+    return events.num_rows
+
+
+def _workflows_table(rows: Sequence[Mapping[str, Any]]) -> pa.Table:
+    return pa.table({name: [row.get(name) for row in rows] for name in WORKFLOWS_SCHEMA.names}, schema=WORKFLOWS_SCHEMA)
+
+
+def _event_row(event: HistoryEvent, by_id: Mapping[int, HistoryEvent], converter: PayloadConverter) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "event_id": event.event_id,
+        "event_time": _event_time(event),
+        "event_type": event_type_name(event.event_type),
+    }
+    which = event.WhichOneof("attributes")
+    if which is None:
+        return row
+    attrs = getattr(event, which)
+    row["attributes"] = _attributes_json(attrs, converter)
+
+    scheduled_id = _get(attrs, "scheduled_event_id") or None
+    started_id = _get(attrs, "started_event_id") or None
+    row.update(scheduled_event_id=scheduled_id, started_event_id=started_id)
+    row["task_queue"] = _queue_name(_get(attrs, "task_queue"))
+    row["attempt"] = _get(attrs, "attempt") or None
+    if event.HasField("activity_task_scheduled_event_attributes"):
+        row.update(activity_id=attrs.activity_id, activity_type=attrs.activity_type.name)
+
+    # Close events point back at their scheduled/started events; fill what those carry.
+    scheduled = by_id.get(scheduled_id) if scheduled_id else None
+    if scheduled is not None and scheduled.HasField("activity_task_scheduled_event_attributes"):
+        origin = scheduled.activity_task_scheduled_event_attributes
+        row.update(activity_id=origin.activity_id, activity_type=origin.activity_type.name)
+        row["task_queue"] = row["task_queue"] or _queue_name(origin.task_queue)
+        started = by_id.get(started_id) if started_id else None
+        if started is not None and started.HasField("activity_task_started_event_attributes"):
+            row["attempt"] = row["attempt"] or started.activity_task_started_event_attributes.attempt or None
+    elif scheduled is not None and scheduled.HasField("workflow_task_scheduled_event_attributes"):
+        origin = scheduled.workflow_task_scheduled_event_attributes
+        row["task_queue"] = row["task_queue"] or _queue_name(origin.task_queue)
+        row["attempt"] = row["attempt"] or origin.attempt or None
+
+    # ActivityTaskStarted is written when the activity closes; its last_failure is the previous attempt's.
+    failure = _get(attrs, "failure") or _get(attrs, "last_failure")
+    if failure is not None:
+        row.update(failure_message=failure.message, failure_type=_failure_type(failure))
+    retry_state = _get(attrs, "retry_state")
+    if retry_state:
+        row["retry_state"] = RetryState.Name(retry_state).removeprefix("RETRY_STATE_")
+    row["timer_id"] = _get(attrs, "timer_id") or None
+    row["signal_name"] = _get(attrs, "signal_name") or None
+    row["identity"] = _get(attrs, "identity") or None
+    row["update_name"] = _update_name(attrs, by_id)
+    return row
+
+
+def _get(attrs: Message, name: str) -> Any:
+    """The field's value, or None if this attributes message has no such field (or an unset message field)."""
+    field = attrs.DESCRIPTOR.fields_by_name.get(name)
+    if field is None:
+        return None
+    if field.message_type is not None and not field.is_repeated and not attrs.HasField(name):
+        return None
+    return getattr(attrs, name)
+
+
+def _queue_name(task_queue: Any) -> str | None:
+    if task_queue is None:
+        return None
+    # A sticky queue is one worker's private queue; the normal name is the queue the user chose.
+    return task_queue.normal_name or task_queue.name or None
+
+
+def _failure_type(failure: Failure) -> str | None:
+    kind = failure.WhichOneof("failure_info")
+    if kind == "application_failure_info":
+        return failure.application_failure_info.type or None
+    if kind is None:
+        return None
+    return "".join(word.capitalize() for word in kind.removesuffix("_info").split("_"))
+
+
+def _update_name(attrs: Message, by_id: Mapping[int, HistoryEvent]) -> str | None:
+    for field in ("request", "accepted_request", "rejected_request"):
+        request = _get(attrs, field)
+        if request is not None and request.input.name:
+            return request.input.name
+    accepted_id = _get(attrs, "accepted_event_id")
+    accepted = by_id.get(accepted_id) if accepted_id else None
+    if accepted is not None and accepted.HasField("workflow_execution_update_accepted_event_attributes"):
+        return accepted.workflow_execution_update_accepted_event_attributes.accepted_request.input.name or None
+    return None
+
+
+def _event_time(event: HistoryEvent) -> datetime | None:
+    return event.event_time.ToDatetime(tzinfo=UTC) if event.HasField("event_time") else None
+
+
+def _merged_search_attributes(events: Sequence[HistoryEvent]) -> SearchAttributes:
+    merged = SearchAttributes()
+    for event in events:
+        if event.HasField("workflow_execution_started_event_attributes"):
+            merged.indexed_fields.update(
+                event.workflow_execution_started_event_attributes.search_attributes.indexed_fields
+            )
+        elif event.HasField("upsert_workflow_search_attributes_event_attributes"):
+            upserted = event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+            for key, payload in upserted.items():
+                if payload.data:
+                    merged.indexed_fields[key].CopyFrom(payload)
+                else:  # an empty payload removes the attribute
+                    merged.indexed_fields.pop(key, None)
+    return merged
+
+
+def _attributes_json(attrs: Message, converter: PayloadConverter) -> str:
+    as_dict = json_format.MessageToDict(attrs)
+    _decode_payloads(as_dict, attrs.DESCRIPTOR, converter)
+    return json.dumps(as_dict, ensure_ascii=False)
+
+
+def _decode_payloads(value: dict[str, Any], descriptor: Descriptor, converter: PayloadConverter) -> None:
+    """Replace payloads inside a MessageToDict result, guided by the message descriptor (never by key guessing)."""
+    for key, item in value.items():
+        field = descriptor.fields_by_camelcase_name.get(key)
+        if field is None or field.message_type is None:
+            continue
+        message_type = field.message_type
+        if message_type.GetOptions().map_entry:
+            entry_type = message_type.fields_by_name["value"].message_type
+            if entry_type is not None and isinstance(item, dict):
+                for entry_key, entry in item.items():
+                    item[entry_key] = _decode_message(entry, entry_type, converter)
+        elif isinstance(item, list):
+            value[key] = [_decode_message(element, message_type, converter) for element in item]
+        else:
+            value[key] = _decode_message(item, message_type, converter)
+
+
+def _decode_message(item: Any, descriptor: Descriptor, converter: PayloadConverter) -> Any:
+    if not isinstance(item, dict):
+        return item
+    if descriptor.full_name == _PAYLOAD:
+        return _readable_payload(item, converter)
+    _decode_payloads(item, descriptor, converter)
+    return item
+
+
+def _readable_payload(item: dict[str, Any], converter: PayloadConverter) -> dict[str, Any]:
+    raw_metadata = {key: base64.b64decode(value) for key, value in item.get("metadata", {}).items()}
+    readable = dict(item)
+    readable["metadata"] = {key: _text_or_base64(value) for key, value in raw_metadata.items()}
+    try:
+        decoded = converter.from_payload(Payload(metadata=raw_metadata, data=base64.b64decode(item.get("data", ""))))
+        json.dumps(decoded)
+    except Exception:  # not JSON-shaped (binary, encrypted, unknown encoding): keep Temporal's base64
+        return readable
+    readable["data"] = decoded
+    return readable
+
+
+def _text_or_base64(value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return base64.b64encode(value).decode("ascii")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
