@@ -22,7 +22,7 @@ from temporal_lens.sample_app.scenario import SCENARIOS
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 collect_app = typer.Typer(no_args_is_help=True, help="Bring a source into the lens database.")
 app.add_typer(collect_app, name="collect")
-console = Console()
+console = Console(soft_wrap=True)
 err_console = Console(stderr=True)
 
 DbOption = Annotated[Path, typer.Option("--db", help="the lens DuckDB file")]

@@ -62,7 +62,7 @@ def new_run_dir(runs_dir: Path) -> Path:
 
 
 def run_study(options: StudyOptions, console: Console | None = None) -> StudyResult:
-    console = console or Console()
+    console = console or Console(soft_wrap=True)
     run_dir = new_run_dir(Path(options.runs_dir))
     db_path = run_dir / "lens.duckdb"
     plans = plan_orders(options.orders, seed=options.seed, run_tag=run_dir.name.replace("-", ""),
@@ -115,7 +115,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
             console.print(f"  [dim]{line}[/]")
     finally:
         conn.close()
-    console.print(f"Run folder: {run_dir}")
+    console.print(f"Run folder: {run_dir}", soft_wrap=True, highlight=False, markup=False)
     return StudyResult(run_dir, db_path, cells)
 
 

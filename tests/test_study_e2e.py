@@ -42,8 +42,8 @@ def test_every_order_is_in_every_source(study_run) -> None:
         assert len(orders) == 5
         for (workflow_id,) in orders:
             for table in ("history_events", "spans", "logs"):
-                count = db.execute(f"SELECT count(*) FROM {table} WHERE workflow_id = ?", [workflow_id]).fetchone()[0]
-                assert count > 0, f"{table} has nothing for {workflow_id}"
+                rows = db.execute(f"SELECT count(*) FROM {table} WHERE workflow_id = ?", [workflow_id]).fetchall()
+                assert rows[0][0] > 0, f"{table} has nothing for {workflow_id}"
         # the spans of one order share one trace, and its log lines carry that trace id
         mixed = db.sql(
             """SELECT s.workflow_id FROM spans s GROUP BY s.workflow_id HAVING count(DISTINCT s.trace_id) <> 1"""
@@ -52,7 +52,7 @@ def test_every_order_is_in_every_source(study_run) -> None:
         unjoined = db.sql(
             """SELECT count(*) FROM logs l WHERE l.workflow_id LIKE 'order-%' AND l.trace_id IS NOT NULL
                AND l.trace_id NOT IN (SELECT trace_id FROM spans WHERE workflow_id = l.workflow_id)"""
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         assert unjoined == 0
         services = {r[0] for r in db.sql("SELECT DISTINCT service_name FROM spans").fetchall()}
         assert {"orders", "payments", "shipping", "order-driver"} <= services
@@ -67,8 +67,8 @@ def test_matrix_cells_are_what_the_data_supports(study_run) -> None:
         }
         two_failures = db.sql(
             "SELECT count(*) FROM ground_truth WHERE scenario = 'retry' AND expected_attempts = 3"
-        ).fetchone()[0]
-        total = db.sql("SELECT count(*) FROM ground_truth").fetchone()[0]
+        ).fetchall()[0][0]
+        total = db.sql("SELECT count(*) FROM ground_truth").fetchall()[0][0]
     assert "Answerability" in stdout
     for source in ("history", "traces", "logs", "app_db"):
         assert verdicts[("order_status", source)][0] == "answers", source
