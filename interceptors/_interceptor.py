@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, NoReturn
 
 import temporalio.activity
@@ -38,6 +40,11 @@ class LensInterceptor(temporalio.client.Interceptor, temporalio.worker.Intercept
     Args:
         tracer_provider: provider for our tracer; default the global one (`configure_telemetry()` sets it).
         log_lifecycle: write a log record when a workflow or activity starts, completes or fails.
+        record_payloads: put workflow/activity arguments and results on spans. Off by default: payloads carry
+            customer data. When on, every value goes through `redact` first and is cut to `max_payload_bytes`.
+        redact: `redact(kind, value) -> value`, kind one of "workflow.args", "workflow.result", "activity.args",
+            "activity.result"; return a cleaned copy. If it raises, the value is not recorded.
+        max_payload_bytes: size cap of one recorded payload (JSON text).
     """
 
     def __init__(
@@ -45,9 +52,19 @@ class LensInterceptor(temporalio.client.Interceptor, temporalio.worker.Intercept
         *,
         tracer_provider: trace.TracerProvider | None = None,
         log_lifecycle: bool = True,
+        record_payloads: bool = False,
+        redact: Callable[[str, Any], Any] | None = None,
+        max_payload_bytes: int = 2048,
     ) -> None:
+        if max_payload_bytes < 16:
+            raise ValueError(f"max_payload_bytes must be at least 16, got {max_payload_bytes}")
+        if redact is not None and not callable(redact):
+            raise ValueError("redact must be callable: redact(kind, value) -> value")
         self.spans = SpanTools(tracer_provider)
         self.log_lifecycle = log_lifecycle
+        self.record_payloads = record_payloads
+        self.redact = redact
+        self.max_payload_bytes = max_payload_bytes
         self.log = get_logger("temporal_lens")
         self._workflow_class: type[_LensWorkflowInbound] | None = None
 
@@ -66,6 +83,23 @@ class LensInterceptor(temporalio.client.Interceptor, temporalio.worker.Intercept
             # The worker instantiates the class itself, so the root travels as a class attribute.
             self._workflow_class = type("LensWorkflowInbound", (_LensWorkflowInbound,), {"root": self})
         return self._workflow_class
+
+    def payload_attributes(self, kind: str, value: Any) -> dict[str, str]:
+        """`{"temporal.<kind>": json}` when payload recording is on and the value survived redaction, else {}."""
+        if not self.record_payloads:
+            return {}
+        try:
+            if self.redact is not None:
+                value = self.redact(kind, value)
+            text = json.dumps(value, default=_jsonable, ensure_ascii=False)
+        except Exception as err:
+            report_once(f"payload {kind}", err)
+            return {}
+        encoded = text.encode()
+        if len(encoded) > self.max_payload_bytes:
+            cut = encoded[: self.max_payload_bytes].decode(errors="ignore")
+            text = f"{cut}…(truncated {len(encoded) - len(cut.encode())} bytes)"
+        return {f"temporal.{kind}": text}
 
     def lifecycle(self, event: str, **fields: Any) -> None:
         if not self.log_lifecycle:
@@ -102,7 +136,8 @@ class _LensClientOutbound(temporalio.client.OutboundInterceptor):
         self, input: temporalio.client.StartWorkflowInput
     ) -> temporalio.client.WorkflowHandle[Any, Any]:
         prefix = "SignalWithStartWorkflow" if input.start_signal else "StartWorkflow"
-        attributes = {keys.WORKFLOW_ID: input.id, keys.WORKFLOW_TYPE: input.workflow, keys.TASK_QUEUE: input.task_queue}
+        attributes = {keys.WORKFLOW_ID: input.id, keys.WORKFLOW_TYPE: input.workflow, keys.TASK_QUEUE: input.task_queue,
+                      **self.root.payload_attributes("workflow.args", list(input.args))}
         with self._span(f"{prefix}:{input.workflow}", input, attributes) as span:
             handle = await super().start_workflow(input)
             with contextlib.suppress(Exception):
@@ -155,6 +190,7 @@ class _LensActivityInbound(temporalio.worker.ActivityInboundInterceptor):
             keys.NAMESPACE: info.namespace,
             keys.SCHEDULE_TO_START_MS: round(queue_wait_ms, 3),
             "temporal.local_activity": info.is_local,
+            **self.root.payload_attributes("activity.args", list(input.args)),
         }
         span = tools.start_span(
             f"RunActivity:{info.activity_type}",
@@ -180,9 +216,17 @@ class _LensActivityInbound(temporalio.worker.ActivityInboundInterceptor):
                 tools.end_span(span, err)
                 raise
             span.set_attribute(keys.OUTCOME, "completed")
+            for key, value in self.root.payload_attributes("activity.result", result).items():
+                span.set_attribute(key, value)
             self.root.lifecycle("activity completed", duration_ms=_ms_since(started))
         tools.end_span(span)
         return result
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return str(value)
 
 
 def _ms_since(started: float) -> float:
@@ -245,6 +289,7 @@ class _LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
         kind: SpanKind = SpanKind.INTERNAL,
         attributes: Mapping[str, Any] | None = None,
         error: BaseException | None = None,
+        links: Sequence[SpanContext] = (),
     ) -> None:
         """Export a workflow-side span that ends now, unless this moment is a replay of history."""
         try:
@@ -272,6 +317,7 @@ class _LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
                     kind=kind,
                     attributes=merged,
                     error=error,
+                    links=links,
                 )
         except Exception as err:
             report_once("workflow span", err)
@@ -279,6 +325,55 @@ class _LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
     def lifecycle(self, event: str, **fields: Any) -> None:
         with temporalio.workflow.unsafe.sandbox_unrestricted():
             self.root.lifecycle(event, **fields)
+
+    def _payloads(self, kind: str, value: Any) -> dict[str, str]:
+        if not self.root.record_payloads or temporalio.workflow.unsafe.is_replaying_history_events():
+            return {}
+        with temporalio.workflow.unsafe.sandbox_unrestricted():
+            return self.root.payload_attributes(kind, value)
+
+    def _trace_timers(self) -> None:
+        """Give every durable timer (asyncio.sleep, workflow.sleep, wait_condition timeouts) a span.
+
+        The SDK offers no timer hook, so the run's event loop's timer factory is wrapped on this instance only;
+        if the SDK ever changes it, timers simply go untraced.
+        """
+        loop = asyncio.get_running_loop()
+        original = getattr(loop, "_timer_impl", None)
+        if original is None or getattr(original, "_lens_traced", False):
+            return
+        inbound = self
+
+        def traced_timer(delay: float, options: Any, callback: Callable[..., Any], *args: Any, context: Any = None):
+            identity, start_ns = inbound.next_span(), temporalio.workflow.time_ns()
+            parent = trace.get_current_span().get_span_context()
+            ended = False
+
+            def end(outcome: str) -> None:
+                nonlocal ended
+                if not ended:
+                    ended = True
+                    inbound.emit("Timer", identity, parent=parent if parent.is_valid else inbound._run_span,
+                                 start_ns=start_ns, attributes={"temporal.timer_id": timer_id,
+                                 "temporal.timer_delay_ms": round(delay * 1000, 3), keys.OUTCOME: outcome})
+
+            def fired(*callback_args: Any) -> Any:
+                end("fired")
+                return callback(*callback_args)
+
+            handle = original(delay, options, fired, *args, context=context)
+            timer_id = str(getattr(handle, "_seq", ""))
+            cancel = handle.cancel
+
+            def cancelled() -> None:
+                end("canceled")
+                cancel()
+
+            handle.cancel = cancelled
+            return handle
+
+        traced_timer._lens_traced = True  # type: ignore[attr-defined]
+        loop._timer_impl = traced_timer  # type: ignore[attr-defined]
 
     @contextlib.contextmanager
     def _current(self, identity: SpanContext) -> Iterator[None]:
@@ -296,6 +391,10 @@ class _LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
         run_span = self._ensure_run_span(input.headers)
         start_ns = int(info.workflow_start_time.timestamp() * 1_000_000_000)
         name = f"RunWorkflow:{info.workflow_type}"
+        try:
+            self._trace_timers()
+        except Exception as err:
+            report_once("timers", err)
         with self._current(run_span):
             self.lifecycle("workflow started")
             try:
@@ -313,22 +412,26 @@ class _LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
                 raise
             # Any other exception fails the workflow task, which Temporal retries: the run has not ended.
             self.emit(name, run_span, parent=self._parent, start_ns=start_ns, kind=SpanKind.SERVER,
-                      attributes={keys.OUTCOME: "completed"})
+                      attributes={keys.OUTCOME: "completed", **self._payloads("workflow.result", result),
+                                  **self._payloads("workflow.args", list(input.args))})
             self.lifecycle("workflow completed")
             return result
 
     async def handle_signal(self, input: temporalio.worker.HandleSignalInput) -> None:
         run_span = self._ensure_run_span(temporalio.workflow.info().headers)
         identity, start_ns = self.next_span(), temporalio.workflow.time_ns()
+        with temporalio.workflow.unsafe.sandbox_unrestricted():
+            links = self.root.spans.linked(input.headers)
+        name = f"HandleSignal:{input.signal}"
         with self._current(identity):
             self.lifecycle("signal received", signal=input.signal)
             try:
                 await super().handle_signal(input)
             except BaseException as err:
-                self.emit(f"HandleSignal:{input.signal}", identity, parent=run_span, start_ns=start_ns,
-                          kind=SpanKind.SERVER, error=err)
+                self.emit(name, identity, parent=run_span, start_ns=start_ns, kind=SpanKind.SERVER, error=err,
+                          links=links)
                 raise
-        self.emit(f"HandleSignal:{input.signal}", identity, parent=run_span, start_ns=start_ns, kind=SpanKind.SERVER)
+        self.emit(name, identity, parent=run_span, start_ns=start_ns, kind=SpanKind.SERVER, links=links)
 
     async def handle_query(self, input: temporalio.worker.HandleQueryInput) -> Any:
         # Queries are not part of history: no sequence number (that would shift later ids), a random span id.
@@ -358,14 +461,17 @@ class _LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
         run_span = self._ensure_run_span(temporalio.workflow.info().headers)
         identity, start_ns = self.next_span(), temporalio.workflow.time_ns()
         name = f"HandleUpdate:{input.update}"
+        with temporalio.workflow.unsafe.sandbox_unrestricted():
+            links = self.root.spans.linked(input.headers)
         with self._current(identity):
             self.lifecycle("update received", update=input.update, update_id=input.id)
             try:
                 result = await super().handle_update_handler(input)
             except BaseException as err:
-                self.emit(name, identity, parent=run_span, start_ns=start_ns, kind=SpanKind.SERVER, error=err)
+                self.emit(name, identity, parent=run_span, start_ns=start_ns, kind=SpanKind.SERVER, error=err,
+                          links=links)
                 raise
-        self.emit(name, identity, parent=run_span, start_ns=start_ns, kind=SpanKind.SERVER)
+        self.emit(name, identity, parent=run_span, start_ns=start_ns, kind=SpanKind.SERVER, links=links)
         return result
 
 

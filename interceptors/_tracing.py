@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import temporalio.api.common.v1
@@ -108,6 +108,14 @@ class SpanTools:
             report_once("extract", err)
             return None
 
+    def linked(self, headers: Headers) -> list[SpanContext]:
+        """The caller's span from `headers`, as a link target (a handler's parent is the run, not the caller)."""
+        extracted = self.extract(headers)
+        if extracted is None:
+            return []
+        caller = trace.get_current_span(extracted).get_span_context()
+        return [caller] if caller.is_valid else []
+
     def start_span(
         self,
         name: str,
@@ -142,6 +150,7 @@ class SpanTools:
         kind: SpanKind,
         attributes: Mapping[str, Any],
         error: BaseException | None = None,
+        links: Sequence[SpanContext] = (),
     ) -> None:
         """Export a span whose whole life is already known (workflow-side spans, built when they end)."""
         try:
@@ -150,7 +159,12 @@ class SpanTools:
                 context = trace.set_span_in_context(NonRecordingSpan(parent), context)
             with forced_ids(trace_id=trace_id, span_id=span_id):
                 span = self.tracer.start_span(
-                    name, context=context, kind=kind, attributes=_clean(attributes), start_time=start_ns
+                    name,
+                    context=context,
+                    kind=kind,
+                    attributes=_clean(attributes),
+                    start_time=start_ns,
+                    links=[trace.Link(link) for link in links if link.is_valid],
                 )
             if error is not None:
                 record_error(span, error, timestamp=end_ns)

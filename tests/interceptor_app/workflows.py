@@ -45,3 +45,97 @@ class RetryWorkflow:
         )
         await workflow.execute_activity(noop, task_queue=activity_queue, start_to_close_timeout=timedelta(seconds=10))
         return result
+
+
+@activity.defn
+async def charge(amount: int) -> str:
+    if amount < 0:
+        raise ApplicationError("card declined", type="CardDeclined", non_retryable=True)
+    return "charged"
+
+
+@activity.defn
+async def refund(amount: int) -> None:
+    return None
+
+
+@workflow.defn
+class ChildWorkflow:
+    @workflow.run
+    async def run(self, name: str) -> str:
+        await workflow.execute_activity(noop, start_to_close_timeout=timedelta(seconds=10))
+        return f"child {name} done"
+
+
+@workflow.defn
+class ParentWorkflow:
+    @workflow.run
+    async def run(self) -> str:
+        return await workflow.execute_child_workflow(ChildWorkflow.run, "a", id=f"{workflow.info().workflow_id}-child")
+
+
+@workflow.defn
+class InteractiveWorkflow:
+    def __init__(self) -> None:
+        self.approved = False
+        self.note = ""
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.wait_condition(lambda: self.approved)
+        await workflow.execute_activity(noop, start_to_close_timeout=timedelta(seconds=10))
+        return self.note
+
+    @workflow.signal
+    def approve(self) -> None:
+        self.approved = True
+
+    @workflow.query
+    def state(self) -> str:
+        return "approved" if self.approved else "waiting"
+
+    @workflow.update
+    def set_note(self, note: str) -> str:
+        self.note = note
+        return note
+
+    @set_note.validator
+    def check_note(self, note: str) -> None:
+        if not note:
+            raise ValueError("empty note")
+
+
+@workflow.defn
+class LoopWorkflow:
+    @workflow.run
+    async def run(self, remaining: int) -> str:
+        await workflow.execute_activity(noop, start_to_close_timeout=timedelta(seconds=10))
+        if remaining > 0:
+            workflow.continue_as_new(remaining - 1)
+        return "looped"
+
+
+@workflow.defn
+class TimerWorkflow:
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.sleep(timedelta(milliseconds=200))
+        await workflow.execute_local_activity(noop, start_to_close_timeout=timedelta(seconds=10))
+
+
+@workflow.defn
+class CompensatingWorkflow:
+    @workflow.run
+    async def run(self, amount: int) -> str:
+        try:
+            return await workflow.execute_activity(charge, amount, start_to_close_timeout=timedelta(seconds=10))
+        except Exception:
+            await workflow.execute_activity(refund, amount, start_to_close_timeout=timedelta(seconds=10))
+            raise ApplicationError("order compensated", type="Compensated", non_retryable=True) from None
+
+
+ALL_WORKFLOWS = [
+    RetryWorkflow, ChildWorkflow, ParentWorkflow, InteractiveWorkflow, LoopWorkflow, TimerWorkflow,
+    CompensatingWorkflow,
+]
+ALL_ACTIVITIES = [flaky, noop, charge, refund]
