@@ -8,28 +8,14 @@ per-run sequence number gives exactly that.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import Iterator
 from contextvars import ContextVar
 
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 
+from temporal_lens.ids import workflow_span_id, workflow_trace_id
 
-def _digest_int(bits: int, *parts: object) -> int:
-    data = "\x1f".join(str(part) for part in parts).encode()
-    value = int.from_bytes(hashlib.blake2b(data, digest_size=bits // 8).digest(), "big")
-    return value or 1  # zero is the invalid id in OpenTelemetry
-
-
-def workflow_trace_id(workflow_id: str, run_id: str) -> int:
-    """Trace id for a run that arrived without trace context (schedules, the CLI, other SDKs)."""
-    return _digest_int(128, "trace", workflow_id, run_id)
-
-
-def workflow_span_id(run_id: str, sequence: int) -> int:
-    """Id of the `sequence`-th span a run creates; sequence 0 is the run's own span."""
-    return _digest_int(64, "span", run_id, sequence)
-
+__all__ = ["ForcedIdGenerator", "forced_ids", "workflow_span_id", "workflow_trace_id"]
 
 _forced: ContextVar[tuple[int | None, int | None] | None] = ContextVar("temporal_lens_forced_ids", default=None)
 

@@ -16,6 +16,7 @@ import temporalio.workflow
 from opentelemetry import trace
 
 from temporal_lens import keys
+from temporal_lens.interceptors._tracing import report_once
 
 EventDict = MutableMapping[str, Any]
 
@@ -80,6 +81,36 @@ def _add_workflow_keys(event_dict: EventDict, info: temporalio.workflow.Info) ->
     event_dict.setdefault(keys.EVENT_ID, info.get_current_history_length())
 
 
-def get_logger(name: str | None = None, **initial_values: Any) -> Any:
-    """A structlog logger; safe inside workflows when configured by `configure_telemetry()`."""
-    return structlog.get_logger(name, **initial_values)
+class SafeLogger:
+    """A structlog logger whose calls never raise: a broken sink must not break the code that logs."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def bind(self, **values: Any) -> SafeLogger:
+        return SafeLogger(self._inner.bind(**values))
+
+    def new(self, **values: Any) -> SafeLogger:
+        return SafeLogger(self._inner.new(**values))
+
+    def unbind(self, *keys_: str) -> SafeLogger:
+        return SafeLogger(self._inner.try_unbind(*keys_))
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._inner, name)
+        if not callable(method):
+            return method
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)
+            except Exception as err:
+                report_once(f"log.{name}", err)
+                return None
+
+        return call
+
+
+def get_logger(name: str | None = None, **initial_values: Any) -> SafeLogger:
+    """A structlog logger that never raises; inside workflows its records are not repeated on replay."""
+    return SafeLogger(structlog.get_logger(name, **initial_values))

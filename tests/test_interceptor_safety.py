@@ -1,0 +1,203 @@
+"""Replay safety, fault isolation and data safety of the interceptors, on a real dev server."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import subprocess
+import sys
+import uuid
+
+import pytest
+import structlog
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.worker import Replayer, Worker
+
+from temporal_lens.interceptors import LensInterceptor, LensPlugin, structlog_processors, with_passthrough
+from tests.interceptor_app.workflows import (
+    ALL_ACTIVITIES,
+    ALL_WORKFLOWS,
+    CompensatingWorkflow,
+    InteractiveWorkflow,
+    LoopWorkflow,
+    ParentWorkflow,
+    RetryWorkflow,
+    TimerWorkflow,
+)
+
+SENTINEL = "4111-SENTINEL-1111"
+
+
+def _memory_provider() -> tuple[TracerProvider, InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return provider, exporter
+
+
+async def _run_all(client: Client, queue: str) -> list[tuple[str, str]]:
+    """Run one of every test workflow; returns (workflow id, first run id)."""
+    ids = []
+
+    async def run(workflow, *args):
+        workflow_id = f"safety-{uuid.uuid4()}"
+        handle = await client.start_workflow(workflow, args=list(args), id=workflow_id, task_queue=queue)
+        if workflow is InteractiveWorkflow.run:
+            await handle.execute_update(InteractiveWorkflow.set_note, "n")
+            await handle.signal(InteractiveWorkflow.approve)
+        with contextlib.suppress(WorkflowFailureError):
+            await handle.result()
+        ids.append((workflow_id, handle.result_run_id))
+
+    await run(RetryWorkflow.run, 1)
+    await run(ParentWorkflow.run)
+    await run(InteractiveWorkflow.run)
+    await run(LoopWorkflow.run, 1)
+    await run(TimerWorkflow.run)
+    await run(CompensatingWorkflow.run, -1)
+    return ids
+
+
+async def test_replaying_recorded_histories_is_deterministic_and_silent(dev_server, task_queue) -> None:
+    provider, exporter = _memory_provider()
+    client = await Client.connect(dev_server.address, plugins=[LensPlugin(tracer_provider=provider)])
+    async with Worker(client, task_queue=task_queue, workflows=ALL_WORKFLOWS, activities=ALL_ACTIVITIES):
+        ids = await _run_all(client, task_queue)
+    exported = len(exporter.get_finished_spans())
+    replayer = Replayer(workflows=ALL_WORKFLOWS, interceptors=[LensInterceptor(tracer_provider=provider)],
+                        workflow_runner=with_passthrough(None))
+    histories = [await client.get_workflow_handle(wid, run_id=rid).fetch_history() for wid, rid in ids]
+    failures = [(await replayer.replay_workflow(h, raise_on_replay_failure=False)).replay_failure for h in histories]
+    assert failures == [None] * len(histories)
+    assert len(exporter.get_finished_spans()) == exported, "replay must not export spans again"
+
+
+async def test_cache_eviction_gives_the_same_spans(dev_server) -> None:
+    counts = []
+    for max_cached in (1000, 0):
+        provider, exporter = _memory_provider()
+        client = await Client.connect(dev_server.address, plugins=[LensPlugin(tracer_provider=provider)])
+        queue = f"evict-{uuid.uuid4()}"
+        async with Worker(client, task_queue=queue, workflows=ALL_WORKFLOWS, activities=ALL_ACTIVITIES,
+                          max_cached_workflows=max_cached):
+            await _run_all(client, queue)
+        counts.append(sorted(s.name for s in exporter.get_finished_spans()))
+    assert counts[0] == counts[1]
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class _RaisingLogger:
+    def msg(self, message: str) -> None:
+        raise OSError("log sink is full")
+
+    info = warning = error = debug = msg
+
+
+async def test_broken_telemetry_never_breaks_workflows(dev_server, task_queue) -> None:
+    provider = TracerProvider()
+    provider.add_span_processor(
+        BatchSpanProcessor(OTLPSpanExporter(endpoint=f"127.0.0.1:{_closed_port()}", insecure=True, timeout=1))
+    )
+
+    def raising_redaction(kind, value):
+        raise RuntimeError("redaction hook bug")
+
+    structlog.configure(processors=[*structlog_processors("t"), structlog.processors.JSONRenderer()],
+                        logger_factory=lambda *a: _RaisingLogger(), cache_logger_on_first_use=False)
+    try:
+        interceptor = LensInterceptor(tracer_provider=provider, record_payloads=True, redact=raising_redaction)
+        client = await Client.connect(dev_server.address, interceptors=[interceptor])
+        async with Worker(client, task_queue=task_queue, workflows=ALL_WORKFLOWS, activities=ALL_ACTIVITIES,
+                          workflow_runner=with_passthrough(None)):
+            result = await client.execute_workflow(
+                RetryWorkflow.run, 1, id=f"broken-{uuid.uuid4()}", task_queue=task_queue
+            )
+        assert result == "ok after 2"
+    finally:
+        structlog.reset_defaults()
+        provider.shutdown()
+
+
+async def test_sentinel_in_input_stays_out_of_spans_and_logs_by_default(dev_server, task_queue, tmp_path) -> None:
+    provider, exporter = _memory_provider()
+    log_file = (tmp_path / "log.jsonl").open("w")
+    structlog.configure(processors=[*structlog_processors("t"), structlog.processors.JSONRenderer(default=str)],
+                        logger_factory=structlog.WriteLoggerFactory(file=log_file), cache_logger_on_first_use=False)
+    try:
+        client = await Client.connect(dev_server.address, plugins=[LensPlugin(tracer_provider=provider)])
+        async with Worker(client, task_queue=task_queue, workflows=ALL_WORKFLOWS, activities=ALL_ACTIVITIES):
+            await client.execute_workflow(ParentWorkflow.run, id=f"pii-{SENTINEL}", task_queue=task_queue)
+            handle = await client.start_workflow(InteractiveWorkflow.run, id=f"pii-{uuid.uuid4()}",
+                                                 task_queue=task_queue)
+            await handle.execute_update(InteractiveWorkflow.set_note, SENTINEL)
+            await handle.signal(InteractiveWorkflow.approve)
+            assert await handle.result() == SENTINEL
+    finally:
+        structlog.reset_defaults()
+        log_file.close()
+    text = json.dumps([s.to_json() for s in exporter.get_finished_spans()])
+    # the workflow id is an identifier we deliberately record; the sentinel passed as an update argument and
+    # returned as the result must not appear anywhere else
+    assert text.count(SENTINEL) == text.count(f"pii-{SENTINEL}")
+    logs = (tmp_path / "log.jsonl").read_text()
+    assert logs.count(SENTINEL) == logs.count(f"pii-{SENTINEL}")
+
+
+async def test_opt_in_payloads_are_redacted_and_capped(dev_server, task_queue) -> None:
+    provider, exporter = _memory_provider()
+
+    def redact(kind, value):
+        return json.loads(json.dumps(value, default=str).replace(SENTINEL, "[redacted]"))
+
+    interceptor = LensInterceptor(tracer_provider=provider, record_payloads=True, redact=redact, max_payload_bytes=64)
+    client = await Client.connect(dev_server.address, interceptors=[interceptor])
+    async with Worker(client, task_queue=task_queue, workflows=ALL_WORKFLOWS, activities=ALL_ACTIVITIES,
+                      workflow_runner=with_passthrough(None)):
+        await client.execute_workflow(CompensatingWorkflow.run, 7, id=f"payload-{uuid.uuid4()}", task_queue=task_queue)
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    assert spans["RunActivity:charge"].attributes["temporal.activity.args"] == "[7]"
+    assert spans["RunActivity:charge"].attributes["temporal.activity.result"] == '"charged"'
+    assert spans["RunWorkflow:CompensatingWorkflow"].attributes["temporal.workflow.result"] == '"charged"'
+    assert interceptor.payload_attributes("activity.args", [SENTINEL]) == {"temporal.activity.args": '["[redacted]"]'}
+    capped = interceptor.payload_attributes("activity.args", ["x" * 500])["temporal.activity.args"]
+    assert capped.startswith('["xxx') and "truncated" in capped and len(capped.encode()) < 120
+
+
+def test_configure_telemetry_is_idempotent_and_reads_the_environment(tmp_path) -> None:
+    script = """
+import json, sys
+from temporal_lens.interceptors import configure_telemetry, get_logger
+first = configure_telemetry(log_path=sys.argv[1])
+second = configure_telemetry(service_name="ignored")
+get_logger().info("hello")
+resource = dict(first.tracer_provider.resource.attributes)
+first.shutdown()
+print(json.dumps({"same": first is second, "service": first.service_name, "endpoint": first.otlp_endpoint,
+                  "team": resource.get("team")}))
+"""
+    env = {"PATH": "/usr/bin:/bin", "OTEL_SERVICE_NAME": "svc-from-env", "OTEL_RESOURCE_ATTRIBUTES": "team=lens",
+           "OTEL_EXPORTER_OTLP_ENDPOINT": f"127.0.0.1:{_closed_port()}"}
+    completed = subprocess.run([sys.executable, "-c", script, str(tmp_path / "out.jsonl")], env=env,
+                               capture_output=True, text=True, timeout=60, check=True)
+    report = json.loads(completed.stdout.splitlines()[-1])
+    assert report == {"same": True, "service": "svc-from-env", "endpoint": env["OTEL_EXPORTER_OTLP_ENDPOINT"],
+                      "team": "lens"}
+    (record,) = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert record["event"] == "hello" and record["service.name"] == "svc-from-env" and record["level"] == "info"
+
+
+def test_options_are_checked_at_construction() -> None:
+    with pytest.raises(ValueError, match="max_payload_bytes"):
+        LensInterceptor(max_payload_bytes=1)
+    with pytest.raises(ValueError, match="redact must be callable"):
+        LensInterceptor(redact="nope")  # type: ignore[arg-type]
