@@ -33,13 +33,25 @@ def open_database(path: str | Path) -> duckdb.DuckDBPyConnection:
         message = str(err)
         if "lock" not in message.lower():
             raise
-        holder = re.search(r"\(PID (\d+)\)", message)
-        who = f"PID {holder.group(1)}" if holder else "another process"
         raise DatabaseInUseError(
-            f"database {path} is in use by {who}; stop that process or use another --db"
+            f"database {path} is in use by {_lock_holder(message)}; stop that process or use another --db"
         ) from err
     conn.execute(_schema_sql())
     return conn
+
+
+def _lock_holder(message: str) -> str:
+    """Who holds the lock, as far as DuckDB's message (PID) and /proc (command line) tell."""
+    found = re.search(r"\(PID (\d+)\)", message)
+    if not found:
+        return "another process"
+    pid = found.group(1)
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # not Linux, or the process just exited
+        return f"PID {pid}"
+    command = " ".join(part.decode("utf-8", "replace") for part in raw.split(b"\0") if part)
+    return f"PID {pid} ({command})" if command else f"PID {pid}"
 
 
 class BatchWriter:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+import re
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,6 @@ _CLOSE_STATUS = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: "TIMED_OUT",
 }
 _PAYLOAD = Payload.DESCRIPTOR.full_name
-_RUN_CONDITION = "namespace = ? AND workflow_id = ? AND run_id = ?"
 
 
 class HistoryFileError(ValueError):
@@ -92,11 +92,40 @@ class HistoryFileError(ValueError):
 
 @dataclass(frozen=True)
 class CollectResult:
-    """What a collection stored: runs and events written, runs listed but gone before their history was read."""
+    """What a collection covers: runs and events now in the database, runs listed but gone before being read.
+
+    `fetched` and `skipped` say how the work split: histories read this time, and closed runs already stored by an
+    earlier collection and left alone. They do not take part in equality: two collections that leave the same
+    rows are equal however much each had to fetch. `warnings` name events stored without being fully understood
+    (an event type newer than this library), `errors` the files that could not be loaded at all.
+    """
 
     runs: int = 0
     events: int = 0
     missing: int = 0
+    fetched: int = field(default=0, compare=False)
+    skipped: int = field(default=0, compare=False)
+    warnings: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CollectProgress:
+    """Handed to a `collect_histories` progress callback after each listed run is dealt with.
+
+    `total` is the server's count for the query when it gave one (the listing may still grow or shrink).
+    """
+
+    listed: int
+    total: int | None
+    fetched: int
+    skipped: int
+    missing: int
+    events: int
+
+
+# A run whose history is in the database and will not change: the workflows table keeps the incremental state.
+CLOSED_STATUSES = frozenset(["COMPLETED", "FAILED", "CANCELED", "TERMINATED", "CONTINUED_AS_NEW", "TIMED_OUT"])
 
 
 def event_type_name(event_type: int) -> str:
@@ -184,30 +213,60 @@ async def collect_histories(
     query: str | None = None,
     concurrency: int = 8,
     runs_per_batch: int = 50,
+    full: bool = False,
+    progress: Callable[[CollectProgress], None] | None = None,
 ) -> CollectResult:
     """Collect every run `client.list_workflows(query)` returns (open and closed) into the database.
 
-    Histories are fetched with at most `concurrency` requests in flight; every `runs_per_batch` runs are written
-    in one transaction per table, replacing those runs' earlier rows.
+    Incremental: a run the `workflows` table already holds as closed is skipped (its history cannot change); new
+    runs and runs that were still open last time are fetched. Histories are fetched with at most `concurrency`
+    requests in flight; every `runs_per_batch` runs are written in one transaction per table, replacing those
+    runs' earlier rows, `workflows` last, so a run interrupted half-written is fetched again next time.
+
+    Args:
+        full: fetch every listed run, closed and stored or not.
+        progress: called (on the event loop) after each listed run is fetched, skipped or found gone.
     """
     if concurrency < 1 or runs_per_batch < 1:
         raise ValueError("concurrency and runs_per_batch must be at least 1")
     namespace = client.namespace
-    runs = events = missing = 0
-    pending: list[tuple[WorkflowExecution, WorkflowHistory]] = []
-    async with aclosing(_fetch_histories(client, query, concurrency)) as fetched:
-        async for execution, history in fetched:
-            if history is None or not history.events:
+    stored_closed = {} if full else await asyncio.to_thread(_stored_closed_runs, writer, namespace)
+    total = await _count(client, query) if progress else None
+    listed = fetched = skipped = missing = events = skipped_events = 0
+    pending: list[_Run] = []
+
+    def report() -> None:
+        if progress is not None:
+            progress(CollectProgress(listed, total, fetched, skipped, missing, events + skipped_events))
+
+    def known(execution: WorkflowExecution) -> bool:
+        return (execution.id, execution.run_id) in stored_closed
+
+    async with aclosing(_fetch_histories(client, query, concurrency, known)) as results:
+        async for execution, history in results:
+            listed += 1
+            if history is _SKIPPED:
+                skipped += 1
+                skipped_events += stored_closed[(execution.id, execution.run_id)]
+            elif history is None or not history.events:
                 missing += 1
-                continue
-            pending.append((execution, history))
-            if len(pending) >= runs_per_batch:
-                events += await asyncio.to_thread(_write_runs, writer, namespace, pending)
-                runs, pending = runs + len(pending), []
+            else:
+                pending.append(_Run(execution.id, execution.run_id, history, execution))
+                if len(pending) >= runs_per_batch:
+                    events += await asyncio.to_thread(_write_runs, writer, namespace, pending)
+                    fetched, pending = fetched + len(pending), []
+            report()
     if pending:
         events += await asyncio.to_thread(_write_runs, writer, namespace, pending)
-        runs += len(pending)
-    return CollectResult(runs=runs, events=events, missing=missing)
+        fetched += len(pending)
+        report()
+    return CollectResult(
+        runs=fetched + skipped,
+        events=events + skipped_events,
+        missing=missing,
+        fetched=fetched,
+        skipped=skipped,
+    )
 
 
 def load_history_json(
@@ -221,30 +280,84 @@ def load_history_json(
     """Load one history exported by `temporal workflow show --output json`, the Web UI or `to_json()`.
 
     The workflow id defaults to the started event's `workflow_id`, the run id to its `original_execution_run_id`.
+    An event whose type this library does not know (a newer server's) is stored with the type name and the raw
+    attributes the file gives, and named in `warnings`.
 
     Raises:
         HistoryFileError: the file is not JSON, not a workflow history, or does not say which workflow it is.
     """
-    path = Path(path)
-    history = read_history_json(path, workflow_id=workflow_id)
-    run_id = run_id or history.run_id
-    condition = (_RUN_CONDITION, [namespace, history.workflow_id, run_id])
-    events = flatten_history(history, namespace=namespace, run_id=run_id)
-    writer.insert("history_events", events, replace_where=condition)
-    row = workflow_row(history, namespace=namespace, run_id=run_id)
-    writer.insert("workflows", _workflows_table([row]), replace_where=condition)
-    return CollectResult(runs=1, events=events.num_rows)
+    history, unknown = _read_history(Path(path), workflow_id)
+    run = _Run(history.workflow_id, run_id or history.run_id, history, None, unknown)
+    events = _write_runs(writer, namespace, [run])
+    return CollectResult(runs=1, events=events, fetched=1, warnings=_unknown_warnings(Path(path), unknown))
+
+
+def load_history_files(
+    writer: BatchWriter,
+    paths_or_dirs: Iterable[str | Path],
+    *,
+    namespace: str = "default",
+    pattern: str = "*.json",
+    runs_per_batch: int = 200,
+) -> CollectResult:
+    """Load many history JSON files (and every `pattern` file directly inside each folder), batched.
+
+    A file that is not a history is named in `errors` and the others still load; every `runs_per_batch`
+    histories are written in one transaction per table. Loading again replaces the same runs' rows.
+    """
+    if runs_per_batch < 1:
+        raise ValueError("runs_per_batch must be at least 1")
+    runs = events = 0
+    warnings: list[str] = []
+    errors: list[str] = []
+    pending: list[_Run] = []
+    for given in paths_or_dirs:
+        given = Path(given)
+        for path in sorted(given.glob(pattern)) if given.is_dir() else [given]:
+            try:
+                history, unknown = _read_history(path, None)
+            except (HistoryFileError, OSError) as err:
+                errors.append(str(err) if isinstance(err, HistoryFileError) else f"{path}: {err.strerror or err}")
+                continue
+            warnings += _unknown_warnings(path, unknown)
+            pending.append(_Run(history.workflow_id, history.run_id, history, None, unknown))
+            if len(pending) >= runs_per_batch:
+                events += _write_runs(writer, namespace, pending)
+                runs, pending = runs + len(pending), []
+    if pending:
+        events += _write_runs(writer, namespace, pending)
+        runs += len(pending)
+    return CollectResult(runs=runs, events=events, fetched=runs, warnings=tuple(warnings), errors=tuple(errors))
 
 
 def read_history_json(path: str | Path, *, workflow_id: str | None = None) -> WorkflowHistory:
     """Parse a history JSON file; see `load_history_json`."""
-    path = Path(path)
+    return _read_history(Path(path), workflow_id)[0]
+
+
+@dataclass(frozen=True)
+class _Run:
+    workflow_id: str
+    run_id: str
+    history: WorkflowHistory
+    execution: WorkflowExecution | None = None
+    unknown_events: Mapping[int, tuple[str, str]] = field(default_factory=dict)
+
+
+_SKIPPED: Any = object()
+_PASCAL = re.compile(r"(?<!^)(?=[A-Z])")
+_KNOWN_EVENT_TYPES = frozenset(EventType.keys())
+
+
+def _read_history(path: Path, workflow_id: str | None) -> tuple[WorkflowHistory, dict[int, tuple[str, str]]]:
+    """The history, and {event_id: (type name, raw attributes JSON)} for events of types this library lacks."""
     try:
         parsed = json.loads(path.read_bytes())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise HistoryFileError(f"{path}: not valid JSON ({err})") from err
     if isinstance(parsed, list):  # some exports are the bare event list
         parsed = {"events": parsed}
+    unknown = _unknown_events(parsed)
     try:
         history = WorkflowHistory.from_json(workflow_id or "", parsed)
     except (ValueError, TypeError, AttributeError, json_format.ParseError) as err:
@@ -255,18 +368,79 @@ def read_history_json(path: str | Path, *, workflow_id: str | None = None) -> Wo
     if not first.HasField("workflow_execution_started_event_attributes"):
         kind = event_type_name(first.event_type) if first.event_type else "an event without a type"
         raise HistoryFileError(f"{path}: not a workflow history (first event is {kind}, not WorkflowExecutionStarted)")
+    seen: set[int] = set()
+    for event in history.events:
+        if event.event_id in seen:  # the key of history_events: a second copy would silently replace nothing
+            raise HistoryFileError(f"{path}: not a workflow history (event id {event.event_id} appears twice)")
+        seen.add(event.event_id)
     if not history.workflow_id:
         named = first.workflow_execution_started_event_attributes.workflow_id
         if not named:
             raise HistoryFileError(f"{path}: the history does not name its workflow id; pass workflow_id")
         history = WorkflowHistory(named, history.events)
-    return history
+    return history, unknown
+
+
+def _unknown_events(parsed: Any) -> dict[int, tuple[str, str]]:
+    """Events whose `eventType` is not in this library's EventType enum (a newer server's), by event id."""
+    events = parsed.get("events") if isinstance(parsed, dict) else None
+    if not isinstance(events, list):
+        return {}
+    unknown: dict[int, tuple[str, str]] = {}
+    for event in events:
+        if not isinstance(event, dict):
+            continue
+        kind = event.get("eventType")
+        if isinstance(kind, str) and kind:
+            enum_name = kind if kind.startswith("EVENT_TYPE_") else "EVENT_TYPE_" + _PASCAL.sub("_", kind).upper()
+            if enum_name in _KNOWN_EVENT_TYPES:
+                continue
+            name = "".join(word.capitalize() for word in enum_name.removeprefix("EVENT_TYPE_").split("_"))
+        elif isinstance(kind, int) and not isinstance(kind, bool) and kind not in EventType.values():
+            name = f"EventType{kind}"
+        else:
+            continue
+        try:
+            event_id = int(event.get("eventId"))
+        except (TypeError, ValueError):
+            continue
+        raw = {key: value for key, value in event.items() if key.endswith("Attributes")}
+        unknown[event_id] = (name, json.dumps(raw, ensure_ascii=False))
+    return unknown
+
+
+def _unknown_warnings(path: Path, unknown: Mapping[int, tuple[str, str]]) -> tuple[str, ...]:
+    return tuple(
+        f"{path}: event {event_id} has type {name}, unknown to this temporalio version; stored with its raw attributes"
+        for event_id, (name, _) in sorted(unknown.items())
+    )
+
+
+def _stored_closed_runs(writer: BatchWriter, namespace: str) -> dict[tuple[str, str], int]:
+    cursor = writer.connection.cursor()
+    try:
+        rows = cursor.execute(
+            "SELECT workflow_id, run_id, coalesce(history_length, 0) FROM workflows"
+            " WHERE namespace = ? AND list_contains(?, status)",
+            [namespace, sorted(CLOSED_STATUSES)],
+        ).fetchall()
+    finally:
+        cursor.close()
+    return {(workflow_id, run_id): length for workflow_id, run_id, length in rows}
+
+
+async def _count(client: Client, query: str | None) -> int | None:
+    try:
+        return (await client.count_workflows(query)).count
+    except RPCError:  # the bar then shows progress without a total
+        return None
 
 
 async def _fetch_histories(
-    client: Client, query: str | None, concurrency: int
+    client: Client, query: str | None, concurrency: int, skip: Callable[[WorkflowExecution], bool]
 ) -> AsyncIterator[tuple[WorkflowExecution, WorkflowHistory | None]]:
-    """Yield (run, history) as fetches finish; history is None for a run deleted since it was listed."""
+    """Yield (run, history) as fetches finish; history is None for a run deleted since it was listed, `_SKIPPED`
+    for a run `skip` says not to fetch."""
     semaphore = asyncio.Semaphore(concurrency)
     in_flight: set[asyncio.Task[tuple[WorkflowExecution, WorkflowHistory | None]]] = set()
 
@@ -283,6 +457,9 @@ async def _fetch_histories(
 
     try:
         async for execution in client.list_workflows(query):
+            if skip(execution):
+                yield execution, _SKIPPED
+                continue
             await semaphore.acquire()
             in_flight.add(asyncio.create_task(fetch(execution)))
             for task in [task for task in in_flight if task.done()]:
@@ -298,20 +475,35 @@ async def _fetch_histories(
         await asyncio.gather(*in_flight, return_exceptions=True)
 
 
-def _write_runs(writer: BatchWriter, namespace: str, runs: Sequence[tuple[WorkflowExecution, WorkflowHistory]]) -> int:
+def _write_runs(writer: BatchWriter, namespace: str, runs: Sequence[_Run]) -> int:
     condition = "namespace = ? AND (" + " OR ".join(["(workflow_id = ? AND run_id = ?)"] * len(runs)) + ")"
     params: list[str] = [namespace]
-    for execution, _ in runs:
-        params += [execution.id, execution.run_id]
+    for run in runs:
+        params += [run.workflow_id, run.run_id]
     events = pa.concat_tables(
-        [flatten_history(history, namespace=namespace, run_id=execution.run_id) for execution, history in runs]
+        [
+            _with_unknown_events(flatten_history(run.history, namespace=namespace, run_id=run.run_id), run)
+            for run in runs
+        ]
     )
     writer.insert("history_events", events, replace_where=(condition, params))
-    rows = [
-        workflow_row(history, execution, namespace=namespace, run_id=execution.run_id) for execution, history in runs
-    ]
+    rows = [workflow_row(run.history, run.execution, namespace=namespace, run_id=run.run_id) for run in runs]
+    # Written last: the incremental collection trusts a closed `workflows` row to mean its events are stored.
     writer.insert("workflows", _workflows_table(rows), replace_where=(condition, params))
     return events.num_rows
+
+
+def _with_unknown_events(table: pa.Table, run: _Run) -> pa.Table:
+    if not run.unknown_events:
+        return table
+    event_ids = table.column("event_id").to_pylist()
+    types = table.column("event_type").to_pylist()
+    attributes = table.column("attributes").to_pylist()
+    for i, event_id in enumerate(event_ids):
+        if event_id in run.unknown_events:
+            types[i], attributes[i] = run.unknown_events[event_id]
+    table = table.set_column(table.schema.get_field_index("event_type"), "event_type", pa.array(types, pa.string()))
+    return table.set_column(table.schema.get_field_index("attributes"), "attributes", pa.array(attributes, pa.string()))
 
 
 def _workflows_table(rows: Sequence[Mapping[str, Any]]) -> pa.Table:
@@ -393,8 +585,8 @@ def _failure_type(failure: Failure) -> str | None:
 
 
 def _update_name(attrs: Message, by_id: Mapping[int, HistoryEvent]) -> str | None:
-    for field in ("request", "accepted_request", "rejected_request"):
-        request = _get(attrs, field)
+    for request_field in ("request", "accepted_request", "rejected_request"):
+        request = _get(attrs, request_field)
         if request is not None and request.input.name:
             return request.input.name
     accepted_id = _get(attrs, "accepted_event_id")

@@ -1,230 +1,91 @@
-"""An in-process OTLP/gRPC trace receiver that stores every exported span into the `spans` table.
+"""An in-process OTLP/gRPC receiver that stores exported spans and log records into the `spans` and `logs` tables.
 
 The embedded stack needs no Collector or Jaeger: services export straight here, and an Export is acknowledged only
-once its batch is committed, so a span the exporter saw acknowledged is a span the analysis can read.
+once its batch is committed, so a record the exporter saw acknowledged is a record the analysis can read.
 """
 
 from __future__ import annotations
 
-import base64
 import errno
-import json
-import math
+import hmac
 import socket
 import threading
-from collections.abc import Iterable
 from concurrent import futures
-from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any
 
-import duckdb
 import grpc
-import pyarrow as pa
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import (
-    TraceServiceServicer,
-    add_TraceServiceServicer_to_server,
-)
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
-from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from temporal_lens import keys
 from temporal_lens.collectors.db import BatchWriter
-
-SPANS_SCHEMA = pa.schema(
-    [
-        ("trace_id", pa.string()),
-        ("span_id", pa.string()),
-        ("parent_span_id", pa.string()),
-        ("name", pa.string()),
-        ("kind", pa.string()),
-        ("service_name", pa.string()),
-        ("start_time", pa.timestamp("us", tz="UTC")),
-        ("end_time", pa.timestamp("us", tz="UTC")),
-        ("duration_ms", pa.float64()),
-        ("status_code", pa.string()),
-        ("status_message", pa.string()),
-        ("workflow_id", pa.string()),
-        ("run_id", pa.string()),
-        ("activity_id", pa.string()),
-        ("attempt", pa.int32()),
-        ("attributes", pa.string()),
-        ("events", pa.string()),
-        ("resource", pa.string()),
-        ("source", pa.string()),
-    ]
+from temporal_lens.collectors.otlp_convert import (
+    SPANS_SCHEMA,
+    Signal,
+    StoreError,
+    count_records,
+    parse_request,
+    spans_to_table,
+    store_export,
 )
 
 # OTLP's own exporters default to 4 MiB messages; a slow service flushing a long backlog can exceed that.
 DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_INT32 = range(-(2**31), 2**31)
-# Storage errors a retry can cure get UNAVAILABLE, which OTLP exporters retry; anything else is INTERNAL (not retried).
-_TRANSIENT_DB_ERRORS = (duckdb.IOException, duckdb.TransactionException, duckdb.ConnectionException)
+_METHODS: dict[str, tuple[Signal, type]] = {
+    "opentelemetry.proto.collector.trace.v1.TraceService": ("traces", ExportTraceServiceResponse),
+    "opentelemetry.proto.collector.logs.v1.LogsService": ("logs", ExportLogsServiceResponse),
+}
+_STATUS = {
+    "invalid": grpc.StatusCode.INVALID_ARGUMENT,
+    "transient": grpc.StatusCode.UNAVAILABLE,  # OTLP exporters retry it
+    "internal": grpc.StatusCode.INTERNAL,  # not retried
+}
 
 
 class ReceiverBindError(OSError):
     """The receiver could not listen on the requested address (most often: the port is taken)."""
 
 
-def spans_to_table(request: ExportTraceServiceRequest) -> pa.Table:
-    """Flatten an OTLP export request into rows of the `spans` table.
+def _export_handler(root: OtlpReceiver, signal: Signal, response_type: type) -> grpc.RpcMethodHandler:
+    """A unary Export taking raw bytes, so a body that is not protobuf gets INVALID_ARGUMENT, not gRPC's INTERNAL."""
 
-    Raises:
-        ValueError: a span is malformed (ids of the wrong length); the message says which span and why, so the
-            sender's INVALID_ARGUMENT explains itself.
-    """
-    rows: list[dict[str, Any]] = []
-    for r, resource_spans in enumerate(request.resource_spans):
-        resource = _attributes(resource_spans.resource.attributes)
-        service_name = resource.get("service.name")
-        resource_json = _to_json(resource)
-        for s, scope_spans in enumerate(resource_spans.scope_spans):
-            for i, span in enumerate(scope_spans.spans):
-                where = f"resource_spans[{r}].scope_spans[{s}].spans[{i}]"
-                row = _span_row(span, where)
-                row["service_name"] = service_name if isinstance(service_name, str) else None
-                row["resource"] = resource_json
-                rows.append(row)
-    return pa.Table.from_pylist(rows, schema=SPANS_SCHEMA)
-
-
-def _span_row(span: Span, where: str) -> dict[str, Any]:
-    trace_id = _hex_id(span.trace_id, 16, f"{where}.trace_id")
-    span_id = _hex_id(span.span_id, 8, f"{where}.span_id")
-    parent_span_id = _hex_id(span.parent_span_id, 8, f"{where}.parent_span_id") if span.parent_span_id else None
-    attributes = _attributes(span.attributes)
-    start, end = span.start_time_unix_nano, span.end_time_unix_nano
-    return {
-        "trace_id": trace_id,
-        "span_id": span_id,
-        "parent_span_id": parent_span_id,
-        "name": span.name,
-        "kind": _enum_name(Span.SpanKind, span.kind, "SPAN_KIND_"),
-        # 0 means "not set" in OTLP; storing it would put spans in 1970.
-        "start_time": start // 1000 if start else None,
-        "end_time": end // 1000 if end else None,
-        "duration_ms": (end - start) / 1e6 if start and end else None,
-        "status_code": _enum_name(Status.StatusCode, span.status.code, "STATUS_CODE_"),
-        "status_message": span.status.message or None,
-        "workflow_id": _text(attributes.get(keys.WORKFLOW_ID)),
-        "run_id": _text(attributes.get(keys.RUN_ID)),
-        "activity_id": _text(attributes.get(keys.ACTIVITY_ID)),
-        "attempt": _int32(attributes.get(keys.ATTEMPT)),
-        "attributes": _to_json(attributes),
-        "events": _to_json([_event(event) for event in span.events]),
-        "source": keys.SPAN_SOURCE_OTLP,
-    }
-
-
-def _event(event: Span.Event) -> dict[str, Any]:
-    return {"name": event.name, "time": _iso_time(event.time_unix_nano), "attributes": _attributes(event.attributes)}
-
-
-def _hex_id(raw: bytes, length: int, field: str) -> str:
-    # All-zero ids are invalid per the trace context spec and would collide on the primary key.
-    if len(raw) != length or not any(raw):
-        shown = "all zeros" if raw and not any(raw) else f"{len(raw)} bytes"
-        raise ValueError(f"{field} must be {length} non-zero bytes, got {shown}")
-    return raw.hex()
-
-
-def _enum_name(enum: Any, value: int, prefix: str) -> str:
-    try:
-        return enum.Name(value).removeprefix(prefix)
-    except ValueError:  # a value from a newer proto than ours: keep it rather than reject the span
-        return str(value)
-
-
-def _attributes(pairs: Iterable[KeyValue]) -> dict[str, Any]:
-    return {pair.key: _any_value(pair.value) for pair in pairs}
-
-
-def _any_value(value: AnyValue) -> Any:
-    kind = value.WhichOneof("value")
-    if kind is None:
-        return None
-    if kind == "array_value":
-        return [_any_value(item) for item in value.array_value.values]
-    if kind == "kvlist_value":
-        return _attributes(value.kvlist_value.values)
-    if kind == "bytes_value":
-        return base64.b64encode(value.bytes_value).decode("ascii")
-    if kind == "double_value" and not math.isfinite(value.double_value):
-        return str(value.double_value)  # JSON has no NaN/Infinity, and DuckDB's JSON type rejects them
-    return getattr(value, kind)
-
-
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return _to_json(value)
-
-
-def _int32(value: Any) -> int | None:
-    # A non-numeric attempt is a sender's quirk, not a reason to lose the batch; the raw value stays in `attributes`.
-    if isinstance(value, bool):
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number in _INT32 else None
-
-
-def _iso_time(unix_nano: int) -> str | None:
-    if not unix_nano:
-        return None
-    return (_EPOCH + timedelta(microseconds=unix_nano // 1000)).isoformat(timespec="microseconds")
-
-
-def _to_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-class _TraceService(TraceServiceServicer):
-    """The gRPC face of the receiver; keeps a reference to the root for the writer and the counters."""
-
-    def __init__(self, root: OtlpReceiver) -> None:
-        self._root = root
-
-    def Export(  # the generated servicer fixes the name
-        self, request: ExportTraceServiceRequest, context: grpc.ServicerContext
-    ) -> ExportTraceServiceResponse:
-        root = self._root
-        received = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
-        root._count(received=received)
+    def export(body: bytes, context: grpc.ServicerContext):
         # context.abort raises, so a failed batch never reaches the acknowledgement at the end.
+        if not root._authorized(context):
+            root._count(rejected=1)
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token in `authorization`")
         try:
-            table = spans_to_table(request)
+            request = parse_request(signal, body)
         except ValueError as err:
             root._count(rejected=1)
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"rejected {received} spans: {err}")
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
+        received = count_records(signal, request)
+        root._count(signal, received=received)
         try:
-            stored = root._writer.insert("spans", table) if table.num_rows else 0
-        except _TRANSIENT_DB_ERRORS as err:
+            stored = store_export(root._writer, signal, request)
+        except StoreError as err:
             root._count(rejected=1)
-            context.abort(grpc.StatusCode.UNAVAILABLE, f"could not store {received} spans, retry later: {err}")
-        except Exception as err:
-            root._count(rejected=1)
-            context.abort(grpc.StatusCode.INTERNAL, f"could not store {received} spans: {type(err).__name__}: {err}")
-        root._count(stored=stored)
-        return ExportTraceServiceResponse()
+            context.abort(_STATUS[err.kind], str(err))
+        root._count(signal, stored=stored)
+        return response_type()
+
+    return grpc.unary_unary_rpc_method_handler(
+        export, request_deserializer=None, response_serializer=response_type.SerializeToString
+    )
 
 
 class OtlpReceiver:
-    """An OTLP/gRPC trace endpoint writing into the lens database; use as a context manager.
+    """An OTLP/gRPC endpoint (TraceService and LogsService) writing into the lens database; a context manager.
 
     Args:
-        writer: where spans go; a batch is one transaction, and re-sent spans are skipped by primary key.
-        host, port: where to listen; port 0 picks a free port (read it back from `endpoint`).
+        writer: where spans and log records go; a batch is one transaction, re-sent records are skipped by key.
+        host, port: where to listen (loopback by default); port 0 picks a free port (read it from `endpoint`).
         max_workers: concurrent Export calls; inserts still serialize on the writer.
         max_message_bytes: largest accepted request; bigger ones get RESOURCE_EXHAUSTED from gRPC itself.
+        token: when set, calls must carry metadata `authorization: Bearer <token>`; others get UNAUTHENTICATED.
+
+    Counters (`spans_received`, `spans_stored`, `logs_received`, `logs_stored`, `batches_rejected`) are updated
+    as Exports finish. gzip-compressed requests are accepted (gRPC decompresses them).
     """
 
     def __init__(
@@ -235,6 +96,7 @@ class OtlpReceiver:
         port: int = 0,
         max_workers: int = 4,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        token: str | None = None,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be 0..65535, got {port}")
@@ -247,11 +109,14 @@ class OtlpReceiver:
         self._port = port
         self._max_workers = max_workers
         self._max_message_bytes = max_message_bytes
+        self._expected_auth = f"Bearer {token}".encode() if token else None
         self._server: grpc.Server | None = None
         self._bound_port: int | None = None
         self._lock = threading.Lock()
         self.spans_received = 0
         self.spans_stored = 0
+        self.logs_received = 0
+        self.logs_stored = 0
         self.batches_rejected = 0
 
     def start(self) -> OtlpReceiver:
@@ -271,7 +136,12 @@ class OtlpReceiver:
                 ("grpc.so_reuseport", 0),
             ],
         )
-        add_TraceServiceServicer_to_server(_TraceService(self), server)
+        server.add_generic_rpc_handlers(
+            [
+                grpc.method_handlers_generic_handler(service, {"Export": _export_handler(self, signal, response)})
+                for service, (signal, response) in _METHODS.items()
+            ]
+        )
         try:
             bound = server.add_insecure_port(_join(self._host, self._port))
         except RuntimeError:
@@ -298,10 +168,21 @@ class OtlpReceiver:
         host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(self._host, self._host)
         return _join(host, self._bound_port)
 
-    def _count(self, *, received: int = 0, stored: int = 0, rejected: int = 0) -> None:
+    def _authorized(self, context: grpc.ServicerContext) -> bool:
+        if self._expected_auth is None:
+            return True
+        given = dict(context.invocation_metadata()).get("authorization", "")
+        given = given.encode() if isinstance(given, str) else given
+        return hmac.compare_digest(given, self._expected_auth)
+
+    def _count(self, signal: Signal = "traces", *, received: int = 0, stored: int = 0, rejected: int = 0) -> None:
         with self._lock:
-            self.spans_received += received
-            self.spans_stored += stored
+            if signal == "traces":
+                self.spans_received += received
+                self.spans_stored += stored
+            else:
+                self.logs_received += received
+                self.logs_stored += stored
             self.batches_rejected += rejected
 
     def __enter__(self) -> OtlpReceiver:
@@ -328,3 +209,6 @@ def _bind_error(host: str, port: int) -> ReceiverBindError:
             return ReceiverBindError(err.errno, f"cannot start OTLP receiver: port {port} on {host} is already in use")
         return ReceiverBindError(err.errno, f"cannot start OTLP receiver on {address}: {err.strerror or err}")
     return ReceiverBindError(errno.EADDRNOTAVAIL, f"cannot start OTLP receiver: gRPC could not bind {address}")
+
+
+__all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "SPANS_SCHEMA", "OtlpReceiver", "ReceiverBindError", "spans_to_table"]

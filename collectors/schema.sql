@@ -25,7 +25,9 @@ CREATE TABLE IF NOT EXISTS history_events (
     PRIMARY KEY (namespace, workflow_id, run_id, event_id)
 );
 
--- One row per workflow execution (run), from visibility plus the collected history.
+-- One row per workflow execution (run), from visibility plus the collected history. It is also the incremental
+-- collector's state: a run stored with a closed status is not fetched again (its history cannot change); this row
+-- is written after the run's history_events, so a run interrupted half-written is fetched again.
 CREATE TABLE IF NOT EXISTS workflows (
     namespace          VARCHAR NOT NULL,
     workflow_id        VARCHAR NOT NULL,
@@ -66,7 +68,13 @@ CREATE TABLE IF NOT EXISTS spans (
     PRIMARY KEY (trace_id, span_id)
 );
 
--- One row per log record, from JSON-lines files (structlog or logging JSON).
+-- One row per log record, from JSON-lines files (structlog or logging JSON) or received over OTLP.
+-- Key (source_file, line_no): for a file, its absolute path and the 1-based line number, so reloading a file stores
+-- only lines not stored before. For OTLP records, source_file = 'otlp' and line_no is a deterministic 63-bit key:
+-- the first 8 bytes of BLAKE2b over the record's time (else observed time), trace id, span id, severity, body,
+-- attributes and service.name, masked to 63 bits (otlp_convert.otlp_log_key). A re-sent batch is therefore not
+-- stored twice, and identical records in one batch are stored once. observed_time is left out on purpose: a
+-- pipeline re-sending a record may stamp it anew.
 CREATE TABLE IF NOT EXISTS logs (
     time         TIMESTAMPTZ,
     level        VARCHAR,
