@@ -21,7 +21,14 @@ class StepFault:
     transient_failures: int = 0
     """Fail attempts 1..n with a retryable error, then succeed."""
     decline: bool = False
-    """Fail every attempt with a non-retryable error."""
+    """Fail with a non-retryable CardDeclined error."""
+    out_of_stock: bool = False
+    """Fail with a non-retryable OutOfStock error."""
+    hang_attempts: int = 0
+    """Attempts 1..n never finish: 'timeout' keeps heartbeating past start-to-close, 'heartbeat' stops heartbeating."""
+    hang: str = "timeout"
+    crash: bool = False
+    """Attempt 1 writes a marker file and works until the driver kills the worker process (SIGKILL)."""
 
 
 def transient_error_message(order_id: str, attempt: int) -> str:
@@ -30,6 +37,10 @@ def transient_error_message(order_id: str, attempt: int) -> str:
 
 def decline_error_message(order_id: str) -> str:
     return f"card declined for order {order_id}"
+
+
+def out_of_stock_message(order_id: str) -> str:
+    return f"warehouse has no stock left for order {order_id}"
 
 
 class FaultPlan:
@@ -64,6 +75,14 @@ class FaultPlan:
     def fault(self, order_id: str, step: str) -> StepFault:
         spec = self._load().get(order_id, {}).get("faults", {}).get(step)
         return StepFault(**spec) if spec else StepFault()
+
+    def crash_marker(self, order_id: str) -> Path:
+        return crash_marker_path(self.path, order_id)
+
+
+def crash_marker_path(plan_path: Path | None, order_id: str) -> Path:
+    folder = plan_path.parent if plan_path is not None else Path.cwd()
+    return folder / f"crash-{order_id}.started"
 
 
 def write_fault_plan(path: Path, orders: dict[str, dict[str, Any]]) -> None:

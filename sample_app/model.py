@@ -12,21 +12,43 @@ PAYMENTS_QUEUE = "payments"
 SHIPPING_QUEUE = "shipping"
 
 WORKFLOW_TYPE = "OrderWorkflow"
+INVOICE_WORKFLOW_TYPE = "InvoiceWorkflow"
+LOYALTY_WORKFLOW_TYPE = "LoyaltyWorkflow"
 
 RESERVE_STOCK = "reserve_stock"
 AUTHORIZE_PAYMENT = "authorize_payment"
 SHIP_ORDER = "ship_order"
 CAPTURE_PAYMENT = "capture_payment"
 RELEASE_STOCK = "release_stock"
+REFUND_PAYMENT = "refund_payment"
+ISSUE_INVOICE = "issue_invoice"
 RECORD_STATUS = "record_order_status"
 
-HAPPY_STEPS = (RESERVE_STOCK, AUTHORIZE_PAYMENT, SHIP_ORDER, CAPTURE_PAYMENT)
-DECLINED_STEPS = (RESERVE_STOCK, AUTHORIZE_PAYMENT, RELEASE_STOCK)
-WORK_STEPS = (*HAPPY_STEPS, RELEASE_STOCK)
+WORK_STEPS = (RESERVE_STOCK, AUTHORIZE_PAYMENT, SHIP_ORDER, CAPTURE_PAYMENT, RELEASE_STOCK, REFUND_PAYMENT,
+              ISSUE_INVOICE)
+
+# Signals, queries and updates of OrderWorkflow, and the loyalty workflow's signals.
+SIGNAL_CONFIRM_PAYMENT = "confirm_payment"
+SIGNAL_CANCEL = "cancel_order"
+QUERY_STATUS = "status"
+UPDATE_ADDRESS = "change_address"
+SIGNAL_ADD_POINTS = "add_points"
+SIGNAL_CLOSE = "close"
+
+LOYALTY_EVENTS_PER_RUN = 3
+"""A loyalty workflow continues as new after this many point events, keeping its history short."""
 
 
 def workflow_id_for(order_id: str) -> str:
     return f"order-{order_id}"
+
+
+def invoice_workflow_id(order_id: str) -> str:
+    return f"invoice-{order_id}"
+
+
+def loyalty_workflow_id(customer: str) -> str:
+    return f"loyalty-{customer}"
 
 
 @dataclass
@@ -35,6 +57,11 @@ class Order:
     customer: str
     amount_cents: int
     items: list[str] = field(default_factory=list)
+    shipping_address: str = ""
+    card_number: str = ""
+    payment_method: str = "card"
+    """'card' is authorized at once; 'bank_transfer' waits for a confirm_payment signal (durable timer)."""
+    confirmation_timeout_s: float = 30.0
 
 
 @dataclass
@@ -50,3 +77,17 @@ class StatusChange:
     status: str
     customer: str = ""
     amount_cents: int = 0
+    shipping_address: str = ""
+
+
+@dataclass
+class Shipment:
+    order: Order
+    address: str
+
+
+@dataclass
+class LoyaltyState:
+    customer: str
+    points: int = 0
+    events: int = 0

@@ -19,7 +19,7 @@ from temporal_lens.interceptors import get_logger
 from temporal_lens.sample_app import model
 from temporal_lens.sample_app.model import StatusChange
 from temporal_lens.sample_app.service import run_service, service_arguments
-from temporal_lens.sample_app.workflows import OrderWorkflow
+from temporal_lens.sample_app.workflows import InvoiceWorkflow, LoyaltyWorkflow, OrderWorkflow
 
 APP_DB_ENV = "TEMPORAL_LENS_APP_DB"
 APP_TABLE = "orders"
@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS orders (
     customer     TEXT NOT NULL,
     amount_cents INTEGER NOT NULL,
     status       TEXT NOT NULL,
+    shipping_address TEXT NOT NULL DEFAULT '',
     created_at   TEXT NOT NULL,
     updated_at   TEXT NOT NULL
 )
@@ -53,10 +54,11 @@ def _write_status(change: StatusChange) -> None:
     with _lock, contextlib.closing(sqlite3.connect(_app_db_path())) as db, db:
         db.execute(_SCHEMA)
         db.execute(
-            """INSERT INTO orders (order_id, customer, amount_cents, status, created_at, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?)
-               ON CONFLICT(order_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at""",
-            (change.order_id, change.customer, change.amount_cents, change.status, now, now),
+            """INSERT INTO orders (order_id, customer, amount_cents, status, shipping_address, created_at, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT(order_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at,
+                   shipping_address = excluded.shipping_address""",
+            (change.order_id, change.customer, change.amount_cents, change.status, change.shipping_address, now, now),
         )
 
 
@@ -70,7 +72,7 @@ def main() -> None:
         "orders",
         args,
         task_queue=model.ORDERS_QUEUE,
-        workflows=[OrderWorkflow],
+        workflows=[OrderWorkflow, InvoiceWorkflow, LoyaltyWorkflow],
         activities=[record_order_status],
     )
 

@@ -1,10 +1,13 @@
-"""The scenario driver: plans seeded orders with injected faults, runs them, and records the ground truth."""
+"""The scenario driver: plans seeded orders with injected faults, runs them, and records the ground truth.
+
+Ground truth holds only what the driver decided or did itself; nothing read back from Temporal, spans or logs.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.resources import files
@@ -12,13 +15,31 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
+from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from temporal_lens.sample_app import model
-from temporal_lens.sample_app.faults import decline_error_message, transient_error_message, write_fault_plan
-from temporal_lens.sample_app.model import Order
+from temporal_lens.sample_app.faults import (
+    crash_marker_path,
+    decline_error_message,
+    out_of_stock_message,
+    transient_error_message,
+    write_fault_plan,
+)
+from temporal_lens.sample_app.model import LoyaltyState, Order
 
-SCENARIOS = ("happy", "retry", "decline")
+SCENARIOS = ("happy", "retry", "decline", "out_of_stock", "timeout", "heartbeat", "cancel", "address_update",
+             "expire", "crash", "deleted")
+INTERACTIVE = ("cancel", "address_update", "expire")
+FAILING = {"decline": "payment_declined", "out_of_stock": "out_of_stock"}
+STOPPED = {"cancel": "canceled", "expire": "expired"}
+EXPIRE_AFTER_S = 2.0
+BAD_ADDRESS = "x"
+
+CrashWorker = Callable[[str], Awaitable[tuple[datetime, datetime]]]
+"""Kills a service's worker process with SIGKILL and restarts it; returns (killed_at, restarted_at)."""
 
 
 @dataclass
@@ -27,42 +48,67 @@ class OrderPlan:
     scenario: str
     work_ms: dict[str, int]
     faults: dict[str, dict[str, Any]] = field(default_factory=dict)
+    new_address: str | None = None
 
     @property
     def workflow_id(self) -> str:
         return model.workflow_id_for(self.order.order_id)
 
     @property
-    def expected_status(self) -> str:
-        return "failed" if self.scenario == "decline" else "completed"
+    def order_status(self) -> str:
+        return FAILING.get(self.scenario) or STOPPED.get(self.scenario) or "completed"
 
     @property
-    def payment_failures(self) -> int:
-        return int(self.faults.get(model.AUTHORIZE_PAYMENT, {}).get("transient_failures", 0))
+    def workflow_status(self) -> str:
+        return "failed" if self.scenario in FAILING else "completed"
 
     @property
-    def expected_steps(self) -> tuple[str, ...]:
-        return model.DECLINED_STEPS if self.scenario == "decline" else model.HAPPY_STEPS
+    def final_address(self) -> str:
+        return self.new_address or self.order.shipping_address
+
+    @property
+    def compensations(self) -> list[str]:
+        if self.scenario == "out_of_stock":
+            return [model.REFUND_PAYMENT, model.RELEASE_STOCK]
+        return [model.RELEASE_STOCK] if self.scenario in ("decline", "cancel", "expire") else []
 
     def attempts(self) -> list[dict[str, Any]]:
-        """Every attempt of every work step this order must run, in order."""
-        order_id, rows = self.order.order_id, []
-        for step in self.expected_steps:
-            work = self.work_ms[step]
-            if step == model.AUTHORIZE_PAYMENT and self.scenario == "decline":
-                rows.append(_attempt(order_id, step, 1, "failed", decline_error_message(order_id), work))
-                continue
-            failures = self.payment_failures if step == model.AUTHORIZE_PAYMENT else 0
-            for attempt in range(1, failures + 1):
-                error = transient_error_message(order_id, attempt)
-                rows.append(_attempt(order_id, step, attempt, "failed", error, work))
-            rows.append(_attempt(order_id, step, failures + 1, "completed", None, work))
+        """Every attempt of every step this order must run, in order."""
+        order_id, kind, rows = self.order.order_id, self.scenario, []
+
+        def add(step: str, attempt: int, outcome: str, error: str | None = None, error_type: str | None = None):
+            rows.append({"order_id": order_id, "step": step, "attempt": attempt, "outcome": outcome, "error": error,
+                         "error_type": error_type, "work_ms": self.work_ms[step]})
+
+        add(model.RESERVE_STOCK, 1, "completed")
+        if kind in ("cancel", "expire"):
+            add(model.RELEASE_STOCK, 1, "completed")
+            return rows
+        if kind == "decline":
+            add(model.AUTHORIZE_PAYMENT, 1, "failed", decline_error_message(order_id), "CardDeclined")
+            add(model.RELEASE_STOCK, 1, "completed")
+            return rows
+        failures = int(self.faults.get(model.AUTHORIZE_PAYMENT, {}).get("transient_failures", 0))
+        for attempt in range(1, failures + 1):
+            add(model.AUTHORIZE_PAYMENT, attempt, "failed", transient_error_message(order_id, attempt),
+                "PaymentGatewayTimeout")
+        if kind == "crash":
+            add(model.AUTHORIZE_PAYMENT, 1, "lost", None, "WorkerCrash")
+            failures = 1
+        add(model.AUTHORIZE_PAYMENT, failures + 1, "completed")
+        if kind == "out_of_stock":
+            add(model.SHIP_ORDER, 1, "failed", out_of_stock_message(order_id), "OutOfStock")
+            add(model.REFUND_PAYMENT, 1, "completed")
+            add(model.RELEASE_STOCK, 1, "completed")
+            return rows
+        if kind in ("timeout", "heartbeat"):
+            add(model.SHIP_ORDER, 1, "timed_out", None, "StartToClose" if kind == "timeout" else "Heartbeat")
+            add(model.SHIP_ORDER, 2, "completed")
+        else:
+            add(model.SHIP_ORDER, 1, "completed")
+        add(model.CAPTURE_PAYMENT, 1, "completed")
+        add(model.ISSUE_INVOICE, 1, "completed")
         return rows
-
-
-def _attempt(order_id: str, step: str, attempt: int, outcome: str, error: str | None, work_ms: int) -> dict[str, Any]:
-    return {"order_id": order_id, "step": step, "attempt": attempt, "outcome": outcome, "error": error,
-            "work_ms": work_ms}
 
 
 def plan_orders(count: int, *, seed: int, run_tag: str, scenarios: Sequence[str] = SCENARIOS) -> list[OrderPlan]:
@@ -75,23 +121,37 @@ def plan_orders(count: int, *, seed: int, run_tag: str, scenarios: Sequence[str]
     rng = random.Random(seed)
     kinds = [scenarios[i % len(scenarios)] for i in range(count)]
     rng.shuffle(kinds)
+    customers = [f"customer-{k:02d}" for k in range(1, max(2, count // 4) + 1)]
     plans, retries = [], 0
     for index, kind in enumerate(kinds):
         order = Order(
             order_id=f"{run_tag}-{index:04d}",
-            customer=f"customer-{rng.randint(1, 40):02d}",
+            customer=rng.choice(customers),
             amount_cents=rng.randint(500, 50_000),
             items=[f"sku-{rng.randint(100, 999)}" for _ in range(rng.randint(1, 3))],
+            shipping_address=f"{index + 1} Sentinel Street, SENTINEL-CITY {run_tag}",
+            card_number=f"4111-1111-SENT-{index:04d}",
+            payment_method="bank_transfer" if kind in INTERACTIVE else "card",
+            confirmation_timeout_s=EXPIRE_AFTER_S if kind == "expire" else 60.0,
         )
         work_ms = {step: rng.randint(60, 250) for step in model.WORK_STEPS}
         faults: dict[str, dict[str, Any]] = {}
+        new_address = None
         if kind == "retry":
             # Alternate two failures and one, so every mix shows both what history keeps and what it loses.
             faults[model.AUTHORIZE_PAYMENT] = {"transient_failures": 2 if retries % 2 == 0 else 1}
             retries += 1
         elif kind == "decline":
             faults[model.AUTHORIZE_PAYMENT] = {"decline": True}
-        plans.append(OrderPlan(order, kind, work_ms, faults))
+        elif kind == "out_of_stock":
+            faults[model.SHIP_ORDER] = {"out_of_stock": True}
+        elif kind in ("timeout", "heartbeat"):
+            faults[model.SHIP_ORDER] = {"hang_attempts": 1, "hang": kind}
+        elif kind == "crash":
+            faults[model.AUTHORIZE_PAYMENT] = {"crash": True}
+        elif kind == "address_update":
+            new_address = f"{index + 1} Moved Avenue, SENTINEL-TOWN {run_tag}"
+        plans.append(OrderPlan(order, kind, work_ms, faults, new_address))
     return plans
 
 
@@ -105,47 +165,198 @@ class StartedOrder:
     run_id: str | None
     started_at: datetime
     observed_status: str | None = None
+    interactions: list[dict[str, Any]] = field(default_factory=list)
+    crash: dict[str, Any] | None = None
+    deleted: bool = False
 
 
-async def run_orders(client: Client, plans: Sequence[OrderPlan], *, timeout: float = 150.0) -> list[StartedOrder]:
-    """Start every planned order, then wait for all of them to close."""
-    started = []
-    for plan in plans:
-        started_at = datetime.now(UTC)
-        handle = await client.start_workflow(
-            model.WORKFLOW_TYPE, plan.order, id=plan.workflow_id, task_queue=model.ORDERS_QUEUE
-        )
-        started.append(StartedOrder(plan, handle.result_run_id, started_at))
+@dataclass
+class ScenarioRun:
+    orders: list[StartedOrder]
+    loyalty: list[dict[str, Any]]
+    codec: bool
 
-    async def wait(order: StartedOrder) -> None:
-        handle = client.get_workflow_handle(order.plan.workflow_id, run_id=order.run_id)
+
+async def run_scenario(
+    client: Client,
+    plans: Sequence[OrderPlan],
+    *,
+    fault_plan: Path,
+    crash_worker: CrashWorker | None = None,
+    codec: bool = False,
+    timeout: float = 150.0,
+) -> ScenarioRun:
+    """Run every planned order: concurrent ones first (an order simulating retention expiry is deleted as soon as
+    it closes), then each crash alone, so a killed worker cannot disturb other orders' attempts."""
+    customers = sorted({p.order.customer for p in plans})
+    for customer in customers:
+        await client.start_workflow(model.LOYALTY_WORKFLOW_TYPE, LoyaltyState(customer),
+                                    id=model.loyalty_workflow_id(customer), task_queue=model.ORDERS_QUEUE)
+    concurrent = [p for p in plans if p.scenario != "crash"]
+    crashing = [p for p in plans if p.scenario == "crash"]
+    started = await asyncio.wait_for(asyncio.gather(*(_run_order(client, p) for p in concurrent)), timeout)
+    for plan in crashing:
+        if crash_worker is None:
+            raise ValueError("the crash scenario needs a crash_worker to kill and restart the payments service")
+        started.append(await asyncio.wait_for(_run_crash(client, plan, fault_plan, crash_worker), timeout))
+    for customer in customers:
+        handle = client.get_workflow_handle(model.loyalty_workflow_id(customer))
+        await handle.signal(model.SIGNAL_CLOSE)
+        await asyncio.wait_for(handle.result(), timeout)
+    loyalty = []
+    for customer in customers:
+        completed = [p for p in plans if p.order.customer == customer and p.order_status == "completed"]
+        loyalty.append({"customer": customer, "workflow_id": model.loyalty_workflow_id(customer),
+                        "expected_points": sum(p.order.amount_cents // 100 for p in completed),
+                        "expected_events": len(completed), "events_per_run": model.LOYALTY_EVENTS_PER_RUN})
+    order_index = {p.order.order_id: i for i, p in enumerate(plans)}
+    started.sort(key=lambda o: order_index[o.plan.order.order_id])
+    return ScenarioRun(started, loyalty, codec)
+
+
+async def _wait_until_gone(client: Client, order: StartedOrder, timeout: float = 90.0) -> None:
+    """Deletion is asynchronous on the server; wait until the run is gone, as after retention expiry."""
+    handle = client.get_workflow_handle(order.plan.workflow_id, run_id=order.run_id)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
         try:
-            await handle.result()
-            order.observed_status = "completed"
-        except WorkflowFailureError:
-            order.observed_status = "failed"
+            await handle.describe()
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return
+            raise
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"workflow {order.plan.workflow_id} was still there {timeout:.0f}s after its deletion")
 
-    await asyncio.wait_for(asyncio.gather(*(wait(order) for order in started)), timeout)
-    return started
+
+async def _start(client: Client, plan: OrderPlan) -> StartedOrder:
+    started_at = datetime.now(UTC)
+    handle = await client.start_workflow(
+        model.WORKFLOW_TYPE, plan.order, id=plan.workflow_id, task_queue=model.ORDERS_QUEUE
+    )
+    return StartedOrder(plan, handle.result_run_id, started_at)
 
 
-def ground_truth_tables(started: Sequence[StartedOrder]) -> dict[str, pa.Table]:
+async def _finish(client: Client, order: StartedOrder) -> StartedOrder:
+    handle = client.get_workflow_handle(order.plan.workflow_id, run_id=order.run_id)
+    try:
+        await handle.result()
+        order.observed_status = "completed"
+    except WorkflowFailureError:
+        order.observed_status = "failed"
+    return order
+
+
+async def _run_order(client: Client, plan: OrderPlan) -> StartedOrder:
+    order = await _start(client, plan)
+    if plan.scenario in ("cancel", "address_update"):
+        await _interact(client, order)
+    await _finish(client, order)
+    if plan.scenario == "deleted":
+        await _delete(client, order)
+    return order
+
+
+async def _delete(client: Client, order: StartedOrder) -> None:
+    """Delete the closed run, as retention expiry would, and wait until the server has really removed it."""
+    await client.workflow_service.delete_workflow_execution(DeleteWorkflowExecutionRequest(
+        namespace=client.namespace,
+        workflow_execution=WorkflowExecution(workflow_id=order.plan.workflow_id, run_id=order.run_id or ""),
+    ))
+    await _wait_until_gone(client, order)
+    order.deleted = True
+
+
+async def _interact(client: Client, order: StartedOrder) -> None:
+    handle = client.get_workflow_handle(order.plan.workflow_id, run_id=order.run_id)
+    # Wait until the order waits for payment: that is when the customer acts. Polling is control flow only.
+    for _ in range(300):
+        if await handle.query(model.QUERY_STATUS) == "awaiting_payment":
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise TimeoutError(f"order {order.plan.order.order_id} never waited for payment")
+
+    def note(kind: str, name: str, accepted: bool = True, argument: str | None = None, expected: str | None = None):
+        order.interactions.append({"order_id": order.plan.order.order_id, "kind": kind, "name": name,
+                                   "sent_at": datetime.now(UTC), "accepted": accepted, "argument": argument,
+                                   "expected": expected})
+
+    note("query", model.QUERY_STATUS, expected="awaiting_payment")
+    if order.plan.scenario == "cancel":
+        note("signal", model.SIGNAL_CANCEL, argument="customer changed their mind")
+        await handle.signal(model.SIGNAL_CANCEL, "customer changed their mind")
+        return
+    note("update", model.UPDATE_ADDRESS, accepted=False, argument=BAD_ADDRESS)
+    try:
+        await handle.execute_update(model.UPDATE_ADDRESS, BAD_ADDRESS)
+        raise AssertionError("the address validator accepted a bad address")
+    except WorkflowUpdateFailedError:
+        pass
+    note("update", model.UPDATE_ADDRESS, accepted=True, argument=order.plan.new_address)
+    await handle.execute_update(model.UPDATE_ADDRESS, order.plan.new_address)
+    note("signal", model.SIGNAL_CONFIRM_PAYMENT)
+    await handle.signal(model.SIGNAL_CONFIRM_PAYMENT)
+
+
+async def _run_crash(client: Client, plan: OrderPlan, fault_plan: Path, crash_worker: CrashWorker) -> StartedOrder:
+    marker = crash_marker_path(fault_plan, plan.order.order_id)
+    order = await _start(client, plan)
+    for _ in range(300):
+        if marker.exists():
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise TimeoutError(f"order {plan.order.order_id}: the payment attempt to crash never started")
+    killed_at, restarted_at = await crash_worker("payments")
+    order.crash = {"order_id": plan.order.order_id, "service": "payments", "step": model.AUTHORIZE_PAYMENT,
+                   "killed_at": killed_at, "restarted_at": restarted_at}
+    return await _finish(client, order)
+
+
+def ground_truth_tables(run: ScenarioRun) -> dict[str, pa.Table]:
     orders = [
         {
             "order_id": o.plan.order.order_id,
             "workflow_id": o.plan.workflow_id,
             "run_id": o.run_id,
             "scenario": o.plan.scenario,
-            "expected_status": o.plan.expected_status,
-            "expected_attempts": 1 if o.plan.scenario == "decline" else o.plan.payment_failures + 1,
+            "expected_status": o.plan.workflow_status,
+            "expected_order_status": o.plan.order_status,
+            "expected_attempts": sum(1 for a in o.plan.attempts() if a["step"] == model.AUTHORIZE_PAYMENT),
             "customer": o.plan.order.customer,
             "amount_cents": o.plan.order.amount_cents,
+            "payment_method": o.plan.order.payment_method,
+            "shipping_address": o.plan.final_address,
+            "card_number": o.plan.order.card_number,
+            "compensations": ",".join(o.plan.compensations),
+            "crashed": o.crash is not None,
+            "deleted": o.deleted,
+            "codec": run.codec,
             "started_at": o.started_at,
         }
-        for o in started
+        for o in run.orders
     ]
-    attempts = [row for o in started for row in o.plan.attempts()]
-    return {"ground_truth": pa.Table.from_pylist(orders), "ground_truth_attempts": pa.Table.from_pylist(attempts)}
+    return {
+        "ground_truth": pa.Table.from_pylist(orders),
+        "ground_truth_attempts": pa.Table.from_pylist([row for o in run.orders for row in o.plan.attempts()]),
+        "ground_truth_interactions": _table([i for o in run.orders for i in o.interactions], _INTERACTIONS),
+        "ground_truth_crashes": _table([o.crash for o in run.orders if o.crash], _CRASHES),
+        "ground_truth_loyalty": pa.Table.from_pylist(run.loyalty),
+    }
+
+
+_TS = pa.timestamp("us", tz="UTC")
+_INTERACTIONS = pa.schema([("order_id", pa.string()), ("kind", pa.string()), ("name", pa.string()),
+                           ("sent_at", _TS), ("accepted", pa.bool_()), ("argument", pa.string()),
+                           ("expected", pa.string())])
+_CRASHES = pa.schema([("order_id", pa.string()), ("service", pa.string()), ("step", pa.string()),
+                      ("killed_at", _TS), ("restarted_at", _TS)])
+
+
+def _table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=schema)
 
 
 def ground_truth_schema() -> str:

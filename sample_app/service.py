@@ -13,6 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from temporal_lens.interceptors import LensPlugin, configure_telemetry, get_logger
+from temporal_lens.sample_app.codec import data_converter
 from temporal_lens.sample_app.faults import FAULTS_ENV
 
 
@@ -23,6 +24,7 @@ def service_arguments(service: str, description: str) -> argparse.ArgumentParser
     parser.add_argument("--otlp-endpoint", default=None, help="OTLP/gRPC endpoint for spans (host:port)")
     parser.add_argument("--log-path", default=None, help="JSON-lines log file (default: stderr)")
     parser.add_argument("--faults", default=None, help="fault plan written by the scenario driver")
+    parser.add_argument("--codec-key", default=None, help="key file: encrypt every payload (EncryptionCodec)")
     return parser
 
 
@@ -55,7 +57,8 @@ async def _serve(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    client = await Client.connect(args.address, namespace=args.namespace, plugins=[LensPlugin()])
+    client = await Client.connect(args.address, namespace=args.namespace, plugins=[LensPlugin()],
+                                  data_converter=data_converter(args.codec_key))
     async with Worker(client, task_queue=task_queue, activities=list(activities), workflows=list(workflows)):
         log.info("service ready", task_queue=task_queue, address=args.address)
         await stop.wait()

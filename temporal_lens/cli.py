@@ -61,6 +61,7 @@ def study(
     runs_dir: Annotated[Path, typer.Option(help="where run folders are created")] = Path("runs"),
     headless: Annotated[bool, typer.Option(help="start the dev server without its Web UI")] = False,
     timeout: Annotated[float, typer.Option(help="seconds to wait for all orders to close")] = 150.0,
+    codec: Annotated[bool, typer.Option(help="encrypt every payload, to show what history then holds")] = False,
 ) -> None:
     """Run the whole study on this machine and print the answerability matrix."""
     from temporal_lens.services import ServiceError
@@ -71,7 +72,7 @@ def study(
     unknown = sorted(set(kinds) - set(SCENARIOS))
     if unknown or not kinds:
         raise _fail(f"unknown scenario kind(s) {unknown}; choose among {', '.join(SCENARIOS)}", 2)
-    options = StudyOptions(orders=orders, seed=seed, scenarios=kinds, runs_dir=runs_dir, headless=headless,
+    options = StudyOptions(orders=orders, seed=seed, scenarios=kinds, runs_dir=runs_dir, headless=headless, codec=codec,
                            timeout=timeout)
     try:
         run_study(options, console)
@@ -101,20 +102,58 @@ def dev(
 @app.command()
 def receive(
     db: DbOption,
-    grpc: Annotated[str, typer.Option(help="host:port for OTLP/gRPC")] = "127.0.0.1:4317",
+    grpc: Annotated[str, typer.Option(help="host:port for OTLP/gRPC, or 'off'")] = "127.0.0.1:4317",
+    http: Annotated[str, typer.Option(help="host:port for OTLP/HTTP (/v1/traces, /v1/logs), or 'off'")] = (
+        "127.0.0.1:4318"
+    ),
+    token: Annotated[
+        str | None, typer.Option(envvar="TEMPORAL_LENS_TOKEN", help="require 'Authorization: Bearer TOKEN'")
+    ] = None,
+    max_request_mb: Annotated[float, typer.Option(min=0.001, help="largest accepted request, MB")] = 16.0,
 ) -> None:
-    """Run an OTLP/gRPC receiver that stores spans into the database until Ctrl-C."""
-    from temporal_lens.collectors import OtlpReceiver
+    """Run OTLP receivers (gRPC and HTTP) that store spans and log records into the database until Ctrl-C."""
+    from contextlib import ExitStack
 
-    host, _, port = grpc.rpartition(":")
-    if not host or not port.isdigit():
-        raise _fail(f"--grpc must be host:port, got {grpc!r}", 2)
+    from temporal_lens.collectors import OtlpHttpReceiver, OtlpReceiver
+
+    addresses = {}
+    for flag, value in (("--grpc", grpc), ("--http", http)):
+        if value.strip().lower() == "off":
+            continue
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or int(port) > 65535:
+            raise _fail(f"{flag} must be host:port or 'off', got {value!r}", 2)
+        addresses[flag] = (host.strip("[]"), int(port))
+    if not addresses:
+        raise _fail("both --grpc and --http are off; nothing to receive", 2)
+    max_bytes = int(max_request_mb * 1024 * 1024)
     conn = _open(db)
+    writer = BatchWriter(conn)
     try:
-        with OtlpReceiver(BatchWriter(conn), host=host, port=int(port)) as receiver:
-            console.print(f"OTLP/gRPC receiver at {receiver.endpoint} writing into {db}. Ctrl-C stops it.")
+        with ExitStack() as running:
+            receivers = []
+            if "--grpc" in addresses:
+                host, port = addresses["--grpc"]
+                receivers.append(
+                    running.enter_context(
+                        OtlpReceiver(writer, host=host, port=port, token=token, max_message_bytes=max_bytes)
+                    )
+                )
+                console.print(f"OTLP/gRPC receiver at {receivers[-1].endpoint}")
+            if "--http" in addresses:
+                host, port = addresses["--http"]
+                receivers.append(
+                    running.enter_context(
+                        OtlpHttpReceiver(writer, host=host, port=port, token=token, max_body_bytes=max_bytes)
+                    )
+                )
+                console.print(f"OTLP/HTTP receiver at {receivers[-1].endpoint} (/v1/traces, /v1/logs)")
+            console.print(f"writing into {db}{' (bearer token required)' if token else ''}. Ctrl-C stops it.")
             _wait_for_interrupt()
-            console.print(f"stored {receiver.spans_stored} spans")
+        spans = sum(r.spans_stored for r in receivers)
+        logs = sum(r.logs_stored for r in receivers)
+        rejected = sum(r.batches_rejected for r in receivers)
+        console.print(f"stored {spans} spans and {logs} log records; rejected {rejected} requests")
     except OSError as err:
         raise _fail(str(err), 1) from err
     finally:
@@ -124,30 +163,73 @@ def receive(
 @collect_app.command("history")
 def collect_history(
     db: DbOption,
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="history JSON files or folders of *.json (instead of a server)")
+    ] = None,
     address: Annotated[str, typer.Option(help="Temporal frontend host:port")] = "127.0.0.1:7233",
     namespace: Annotated[str, typer.Option()] = "default",
     query: Annotated[str | None, typer.Option(help="visibility list filter")] = None,
     concurrency: Annotated[int, typer.Option(min=1)] = 8,
+    full: Annotated[bool, typer.Option(help="fetch closed runs already stored too")] = False,
 ) -> None:
-    """Fetch workflow histories from a Temporal server into `history_events` and `workflows`."""
+    """Fetch workflow histories from a Temporal server (or JSON files) into `history_events` and `workflows`.
+
+    From a server, collection is incremental: closed runs already in the database are skipped.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from temporalio.client import Client
     from temporalio.service import RPCError
 
-    from temporal_lens.collectors import collect_histories
+    from temporal_lens.collectors import CollectProgress, collect_histories, load_history_files
+
+    if files:
+        missing = [str(p) for p in files if not p.exists()]
+        if missing:
+            raise _fail(f"no such file or folder: {', '.join(missing)}", 2)
+        conn = _open(db)
+        try:
+            result = load_history_files(BatchWriter(conn), files, namespace=namespace)
+        finally:
+            conn.close()
+        from rich.markup import escape
+
+        for warning in result.warnings:
+            err_console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+        for error in result.errors:
+            err_console.print(f"[red]error:[/] {escape(error)}", soft_wrap=True)
+        console.print(f"loaded {result.events} events from {result.runs} history file(s) into {db}")
+        if result.errors or result.warnings:
+            raise typer.Exit(2)
+        return
 
     conn = _open(db)
+    bar = Progress(
+        TextColumn("histories"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(), console=err_console, transient=True,
+    )
+    task = bar.add_task("collect", total=None, detail="")
+
+    def show(step: CollectProgress) -> None:
+        bar.update(task, completed=step.listed, total=step.total,
+                   detail=f"{step.fetched} fetched, {step.skipped} unchanged, {step.events} events")
 
     async def run():
         client = await Client.connect(address, namespace=namespace)
-        return await collect_histories(client, BatchWriter(conn), query=query, concurrency=concurrency)
+        return await collect_histories(
+            client, BatchWriter(conn), query=query, concurrency=concurrency, full=full, progress=show
+        )
 
     try:
-        result = asyncio.run(run())
+        with bar:
+            result = asyncio.run(run())
     except (RuntimeError, RPCError) as err:
         raise _fail(f"could not collect from {address}: {err}", 1) from err
     finally:
         conn.close()
-    console.print(f"collected {result.events} events from {result.runs} runs into {db}")
+    console.print(
+        f"collected {result.events} events from {result.runs} runs into {db}"
+        f" ({result.fetched} fetched, {result.skipped} unchanged and skipped, {result.missing} gone)"
+    )
 
 
 @collect_app.command("logs")
@@ -231,6 +313,138 @@ def _print_rows(title: str, rows: list[dict], output: str) -> None:
         for row in rows:
             table.add_row(*("" if v is None else str(v) for v in row.values()))
         console.print(table)
+
+
+# ---- Jaeger, history-derived traces, Parquet -------------------------------------------------------------------
+
+export_app = typer.Typer(no_args_is_help=True, help="Write the lens database out in formats other tools open.")
+app.add_typer(export_app, name="export")
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _parse_duration(text: str, option: str):
+    from datetime import timedelta
+
+    number, unit = text[:-1], text[-1:].lower()
+    if unit not in _DURATION_UNITS or not number.replace(".", "", 1).isdigit():
+        raise _fail(f"{option} must be a number followed by s, m, h or d (like 90m), got {text!r}", 2)
+    return timedelta(seconds=float(number) * _DURATION_UNITS[unit])
+
+
+@collect_app.command("jaeger")
+def collect_jaeger(
+    db: DbOption,
+    file: Annotated[list[Path] | None, typer.Option("--file", help="Jaeger JSON file (repeatable)")] = None,
+    url: Annotated[str | None, typer.Option(help="Jaeger query API base URL, like http://127.0.0.1:16686")] = None,
+    service: Annotated[str | None, typer.Option(help="service to fetch traces of (with --url)")] = None,
+    since: Annotated[str, typer.Option(help="how far back to fetch (with --url): 30m, 1h, 2d")] = "1h",
+    limit: Annotated[int, typer.Option(min=1, help="most traces to fetch (with --url)")] = 100,
+) -> None:
+    """Import Jaeger JSON traces (files, or a running Jaeger's query API) into `spans` with source 'jaeger'."""
+    from temporal_lens.collectors import JaegerApiError, JaegerFormatError, collect_jaeger_api, load_jaeger_file
+
+    if bool(file) == bool(url):
+        raise _fail("give either --file (one or more) or --url with --service", 2)
+    if url and not service:
+        raise _fail("--url needs --service", 2)
+    window = _parse_duration(since, "--since")
+    missing = [str(p) for p in file or [] if not p.is_file()]
+    if missing:
+        raise _fail(f"no such file: {', '.join(missing)}", 2)
+    conn = _open(db)
+    try:
+        writer = BatchWriter(conn)
+        if file:
+            stored = sum(load_jaeger_file(writer, path) for path in file)
+        else:
+            stored = collect_jaeger_api(writer, url, service=service, since=window, limit=limit)
+    except JaegerFormatError as err:
+        raise _fail(str(err), 2) from err
+    except JaegerApiError as err:
+        raise _fail(str(err), 1) from err
+    finally:
+        conn.close()
+    console.print(f"stored {stored} spans into {db}")
+
+
+@collect_app.command("history-traces")
+def collect_history_traces(
+    db: DbOption,
+    workflow_id: Annotated[str | None, typer.Option(help="only this workflow's runs")] = None,
+) -> None:
+    """Synthesize spans from `history_events` (source 'history') for every collected run, replacing earlier ones."""
+    from temporal_lens.collectors import synthesize_history_spans
+
+    conn = _open(db)
+    try:
+        where = ("workflow_id = ?", [workflow_id]) if workflow_id else None
+        written = synthesize_history_spans(conn, where=where)
+    finally:
+        conn.close()
+    console.print(f"wrote {written} history-derived spans into {db}")
+
+
+@export_app.command("jaeger")
+def export_jaeger_files(
+    db: DbOption,
+    out: Annotated[Path, typer.Option("--out", help="folder for the files, one <trace id>.json per trace")],
+    trace_id: Annotated[str | None, typer.Option(help="only this trace")] = None,
+    workflow_id: Annotated[str | None, typer.Option(help="only traces holding spans of this workflow")] = None,
+) -> None:
+    """Write traces as Jaeger JSON files that the Jaeger UI's "JSON File" upload opens."""
+    from temporal_lens.collectors import export_jaeger
+
+    if trace_id and workflow_id:
+        raise _fail("give --trace-id or --workflow-id, not both", 2)
+    conn = _open(db)
+    try:
+        written = export_jaeger(conn, out, trace_id=trace_id, workflow_id=workflow_id)
+    finally:
+        conn.close()
+    if not written and (trace_id or workflow_id):
+        raise _fail(f"no spans for {'trace ' + trace_id if trace_id else 'workflow ' + str(workflow_id)}", 2)
+    console.print(f"wrote {len(written)} trace file(s) into {out}")
+
+
+@export_app.command("parquet")
+def export_parquet_files(
+    db: DbOption,
+    out: Annotated[Path, typer.Option("--out", help="folder for the Hive-partitioned Parquet dataset")],
+) -> None:
+    """Write every table as Parquet, partitioned Hive-style (spans by source/date, history by namespace/date...)."""
+    from temporal_lens.collectors import export_parquet
+
+    conn = _open(db)
+    try:
+        written = export_parquet(conn, out)
+    finally:
+        conn.close()
+    for table, rows in written.items():
+        console.print(f"{table}: {rows} rows -> {out / f'table={table}'}")
+
+
+@app.command("receive-jaeger-agent")
+def receive_jaeger_agent(
+    db: DbOption,
+    udp: Annotated[str, typer.Option(help="host:port for Jaeger agent compact-Thrift datagrams")] = "127.0.0.1:6831",
+) -> None:
+    """Receive legacy jaeger-client spans (agent protocol, UDP) into the database until Ctrl-C."""
+    from temporal_lens.collectors import JaegerAgentReceiver
+
+    host, _, port = udp.rpartition(":")
+    if not host or not port.isdigit() or int(port) > 65535:
+        raise _fail(f"--udp must be host:port, got {udp!r}", 2)
+    conn = _open(db)
+    try:
+        with JaegerAgentReceiver(BatchWriter(conn), host=host.strip("[]"), port=int(port)) as receiver:
+            console.print(f"Jaeger agent receiver on udp {host}:{receiver.port} writing into {db}. Ctrl-C stops it.")
+            _wait_for_interrupt()
+        console.print(f"stored {receiver.spans_stored} spans; {receiver.datagrams_rejected} bad datagram(s) dropped")
+    except (OSError, ImportError) as err:
+        raise _fail(str(err), 1) from err
+    finally:
+        conn.close()
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 SERVICES = ("orders", "payments", "shipping")
@@ -28,8 +29,10 @@ class ServiceProcesses:
     otlp_endpoint: str
     run_dir: Path
     fault_plan: Path
+    codec_key: Path | None = None
     services: tuple[str, ...] = SERVICES
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    _restarting: set[str] = field(default_factory=set)
 
     def log_path(self, service: str) -> Path:
         return self.run_dir / "logs" / f"{service}.jsonl"
@@ -40,25 +43,41 @@ class ServiceProcesses:
     def start(self) -> ServiceProcesses:
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
         for service in self.services:
-            command = [
-                sys.executable, "-m", f"temporal_lens.sample_app.{service}",
-                "--address", self.address,
-                "--namespace", self.namespace,
-                "--otlp-endpoint", self.otlp_endpoint,
-                "--log-path", str(self.log_path(service)),
-                "--faults", str(self.fault_plan),
-            ]
-            if service == "orders":
-                command += ["--app-db", str(self.run_dir / "app_orders.sqlite")]
-            with open(self.output_path(service), "ab") as out:
-                self.processes[service] = subprocess.Popen(
-                    command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=os.environ.copy()
-                )
+            self._start_one(service)
         return self
 
+    def _start_one(self, service: str) -> None:
+        command = [
+            sys.executable, "-m", f"temporal_lens.sample_app.{service}",
+            "--address", self.address,
+            "--namespace", self.namespace,
+            "--otlp-endpoint", self.otlp_endpoint,
+            "--log-path", str(self.log_path(service)),
+            "--faults", str(self.fault_plan),
+        ]
+        if service == "orders":
+            command += ["--app-db", str(self.run_dir / "app_orders.sqlite")]
+        if self.codec_key is not None:
+            command += ["--codec-key", str(self.codec_key)]
+        with open(self.output_path(service), "ab") as out:
+            self.processes[service] = subprocess.Popen(
+                command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=os.environ.copy()
+            )
+
+    def crash_and_restart(self, service: str) -> tuple[datetime, datetime]:
+        """SIGKILL the service's process (no shutdown, no flush: a real crash), then start it again."""
+        process = self.processes[service]
+        self._restarting.add(service)
+        process.kill()
+        killed_at = datetime.now(UTC)
+        process.wait()
+        self._start_one(service)
+        self._restarting.discard(service)
+        return killed_at, datetime.now(UTC)
+
     def check_alive(self) -> None:
-        for service, process in self.processes.items():
-            if process.poll() is not None:
+        for service, process in list(self.processes.items()):
+            if service not in self._restarting and process.poll() is not None:
                 tail = self.output_path(service).read_text(errors="replace").splitlines()[-15:]
                 raise ServiceError(
                     f"the {service} service exited with code {process.returncode}; last output:\n" + "\n".join(tail)

@@ -22,12 +22,13 @@ from temporal_lens.collectors import (
     open_database,
 )
 from temporal_lens.interceptors import LensPlugin, configure_telemetry
+from temporal_lens.sample_app.codec import data_converter, write_key_file
 from temporal_lens.sample_app.scenario import (
     SCENARIOS,
     ground_truth_schema,
     ground_truth_tables,
     plan_orders,
-    run_orders,
+    run_scenario,
     write_plan_file,
 )
 from temporal_lens.services import ServiceProcesses
@@ -42,6 +43,8 @@ class StudyOptions:
     runs_dir: Path = Path("runs")
     headless: bool = False
     timeout: float = 150.0
+    codec: bool = False
+    """Encrypt every payload (EncryptionCodec), to show what history then holds of customer data."""
 
 
 @dataclass
@@ -69,6 +72,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
                         scenarios=options.scenarios)
     fault_plan = run_dir / "faults.json"
     write_plan_file(fault_plan, plans)
+    codec_key = write_key_file(run_dir / "codec.key") if options.codec else None
 
     conn = open_database(db_path)
     writer = BatchWriter(conn)
@@ -81,7 +85,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
             receiver = stack.enter_context(OtlpReceiver(writer))
             console.print(f"OTLP receiver at [bold]{receiver.endpoint}[/] writing into {db_path}")
             services = stack.enter_context(
-                ServiceProcesses(server.address, server.namespace, receiver.endpoint, run_dir, fault_plan)
+                ServiceProcesses(server.address, server.namespace, receiver.endpoint, run_dir, fault_plan, codec_key)
             )
             console.print(f"Services running: {', '.join(services.processes)}; driving {len(plans)} orders "
                           f"(seed {options.seed}, scenarios {', '.join(options.scenarios)})")
@@ -89,13 +93,15 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
                 service_name="order-driver", otlp_endpoint=receiver.endpoint, log_path=run_dir / "logs" / "driver.jsonl"
             )
             try:
-                started = asyncio.run(_drive(server.address, server.namespace, plans, services, options.timeout))
+                scenario = asyncio.run(
+                    _drive(server.address, server.namespace, plans, services, fault_plan, codec_key, options.timeout)
+                )
             finally:
                 telemetry.shutdown()
             services.stop()  # flushes every service's spans into the receiver before it stops
-            for table_name, table in ground_truth_tables(started).items():
+            for table_name, table in ground_truth_tables(scenario).items():
                 writer.insert(table_name, table)
-            mismatched = [o.plan.order.order_id for o in started if o.observed_status != o.plan.expected_status]
+            mismatched = [o.plan.order.order_id for o in scenario.orders if o.observed_status != o.plan.workflow_status]
             if mismatched:
                 console.print(f"[red]orders that ended unlike the plan: {', '.join(mismatched)}[/]")
 
@@ -119,8 +125,12 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
     return StudyResult(run_dir, db_path, cells)
 
 
-async def _drive(address: str, namespace: str, plans, services: ServiceProcesses, timeout: float):
-    client = await Client.connect(address, namespace=namespace, plugins=[LensPlugin()])
+async def _drive(address, namespace, plans, services: ServiceProcesses, fault_plan, codec_key, timeout: float):
+    client = await Client.connect(address, namespace=namespace, plugins=[LensPlugin()],
+                                  data_converter=data_converter(codec_key))
+
+    async def crash_worker(service: str):
+        return await asyncio.to_thread(services.crash_and_restart, service)
 
     async def watch_services() -> None:
         while True:
@@ -128,7 +138,8 @@ async def _drive(address: str, namespace: str, plans, services: ServiceProcesses
             await asyncio.sleep(0.5)
 
     watcher = asyncio.create_task(watch_services())
-    driver = asyncio.create_task(run_orders(client, plans, timeout=timeout))
+    driver = asyncio.create_task(run_scenario(client, plans, fault_plan=fault_plan, crash_worker=crash_worker,
+                                              codec=codec_key is not None, timeout=timeout))
     done, _ = await asyncio.wait({watcher, driver}, return_when=asyncio.FIRST_COMPLETED)
     watcher.cancel()
     if driver not in done:
@@ -139,4 +150,4 @@ async def _drive(address: str, namespace: str, plans, services: ServiceProcesses
 
 async def _collect_history(address: str, namespace: str, writer: BatchWriter):
     client = await Client.connect(address, namespace=namespace)
-    return await collect_histories(client, writer, query="WorkflowType = 'OrderWorkflow'")
+    return await collect_histories(client, writer)

@@ -1,6 +1,13 @@
--- Did order X complete? The close event of each order workflow's latest run.
+-- Did order X complete, and with what final status? The close event of each order's last run: a failure's type,
+-- or the status inside the workflow's result payload (readable only without an encrypting codec).
 SELECT regexp_replace(workflow_id, '^order-', '') AS order_id,
-       CASE event_type WHEN 'WorkflowExecutionCompleted' THEN 'completed' ELSE 'failed' END AS status
+       CASE
+           WHEN event_type = 'WorkflowExecutionCompleted'
+               THEN attributes->>'$.result.payloads[0].data.status'
+           WHEN failure_type = 'PaymentDeclined' THEN 'payment_declined'
+           WHEN failure_type = 'OutOfStock' THEN 'out_of_stock'
+           ELSE lower(replace(event_type, 'WorkflowExecution', ''))
+       END AS status
 FROM history_events
 WHERE workflow_id LIKE 'order-%'
   AND event_type IN ('WorkflowExecutionCompleted', 'WorkflowExecutionFailed', 'WorkflowExecutionTimedOut',
