@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from temporalio.client import Client
@@ -26,3 +29,25 @@ async def client(dev_server: DevServer) -> AsyncIterator[Client]:
 @pytest.fixture
 def task_queue() -> str:
     return f"tq-{uuid.uuid4()}"
+
+
+def run_study(runs: Path, *args: str) -> tuple[Path, str]:
+    """`temporal-lens study` as a user runs it (a subprocess); returns the run folder and what it printed."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "temporal_lens", "study", "--headless", "--runs-dir", str(runs), *args],
+        capture_output=True,
+        text=True,
+        timeout=400,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    (run_dir,) = list(runs.iterdir())
+    return run_dir, completed.stdout
+
+
+@pytest.fixture(scope="session")
+def study_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """One full study with every scenario kind, shared by the tests that read its database."""
+    from temporal_lens.sample_app.scenario import SCENARIOS
+
+    return run_study(tmp_path_factory.mktemp("runs"), "--orders", str(len(SCENARIOS)))

@@ -2,30 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import duckdb
-import pytest
 
 from temporal_lens.sample_app.scenario import SCENARIOS
-
-
-@pytest.fixture(scope="module")
-def study_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    runs = tmp_path_factory.mktemp("runs")
-    completed = subprocess.run(
-        [sys.executable, "-m", "temporal_lens", "study", "--orders", str(len(SCENARIOS)), "--headless",
-         "--runs-dir", str(runs)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    (run_dir,) = list(runs.iterdir())
-    return run_dir, completed.stdout
 
 
 def _scalar(db, sql: str, params: list | None = None):
