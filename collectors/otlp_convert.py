@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import math
+import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -379,3 +380,25 @@ __all__ = [
     "spans_to_table",
     "store_export",
 ]
+
+
+class ReceiverCounters:
+    """What a receiver has received, stored and rejected; updated from its serving threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.spans_received = 0
+        self.spans_stored = 0
+        self.logs_received = 0
+        self.logs_stored = 0
+        self.batches_rejected = 0
+
+    def _count(self, signal: Signal = "traces", *, received: int = 0, stored: int = 0, rejected: int = 0) -> None:
+        with self._lock:
+            if signal == "traces":
+                self.spans_received += received
+                self.spans_stored += stored
+            else:
+                self.logs_received += received
+                self.logs_stored += stored
+            self.batches_rejected += rejected

@@ -23,7 +23,14 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from temporal_lens.collectors.db import BatchWriter
-from temporal_lens.collectors.otlp_convert import Signal, StoreError, count_records, parse_request, store_export
+from temporal_lens.collectors.otlp_convert import (
+    ReceiverCounters,
+    Signal,
+    StoreError,
+    count_records,
+    parse_request,
+    store_export,
+)
 from temporal_lens.collectors.otlp_receiver import DEFAULT_MAX_MESSAGE_BYTES, ReceiverBindError
 
 PROTOBUF = "application/x-protobuf"
@@ -47,7 +54,7 @@ class _Refused(Exception):
         self.status = status
 
 
-class OtlpHttpReceiver:
+class OtlpHttpReceiver(ReceiverCounters):
     """An OTLP/HTTP endpoint writing into the lens database; a context manager.
 
     Args:
@@ -77,12 +84,7 @@ class OtlpHttpReceiver:
         self._expected_auth = f"Bearer {token}".encode() if token else None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self.spans_received = 0
-        self.spans_stored = 0
-        self.logs_received = 0
-        self.logs_stored = 0
-        self.batches_rejected = 0
+        super().__init__()
 
     def start(self) -> OtlpHttpReceiver:
         """Bind and start serving on a background thread.
@@ -137,16 +139,6 @@ class OtlpHttpReceiver:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
-
-    def _count(self, signal: Signal = "traces", *, received: int = 0, stored: int = 0, rejected: int = 0) -> None:
-        with self._lock:
-            if signal == "traces":
-                self.spans_received += received
-                self.spans_stored += stored
-            else:
-                self.logs_received += received
-                self.logs_stored += stored
-            self.batches_rejected += rejected
 
 
 class _OtlpHandler(BaseHTTPRequestHandler):

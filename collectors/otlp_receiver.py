@@ -9,7 +9,6 @@ from __future__ import annotations
 import errno
 import hmac
 import socket
-import threading
 from concurrent import futures
 from types import TracebackType
 
@@ -20,6 +19,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from temporal_lens.collectors.db import BatchWriter
 from temporal_lens.collectors.otlp_convert import (
     SPANS_SCHEMA,
+    ReceiverCounters,
     Signal,
     StoreError,
     count_records,
@@ -74,7 +74,7 @@ def _export_handler(root: OtlpReceiver, signal: Signal, response_type: type) -> 
     )
 
 
-class OtlpReceiver:
+class OtlpReceiver(ReceiverCounters):
     """An OTLP/gRPC endpoint (TraceService and LogsService) writing into the lens database; a context manager.
 
     Args:
@@ -112,12 +112,7 @@ class OtlpReceiver:
         self._expected_auth = f"Bearer {token}".encode() if token else None
         self._server: grpc.Server | None = None
         self._bound_port: int | None = None
-        self._lock = threading.Lock()
-        self.spans_received = 0
-        self.spans_stored = 0
-        self.logs_received = 0
-        self.logs_stored = 0
-        self.batches_rejected = 0
+        super().__init__()
 
     def start(self) -> OtlpReceiver:
         """Bind and start serving.
@@ -174,16 +169,6 @@ class OtlpReceiver:
         given = dict(context.invocation_metadata()).get("authorization", "")
         given = given.encode() if isinstance(given, str) else given
         return hmac.compare_digest(given, self._expected_auth)
-
-    def _count(self, signal: Signal = "traces", *, received: int = 0, stored: int = 0, rejected: int = 0) -> None:
-        with self._lock:
-            if signal == "traces":
-                self.spans_received += received
-                self.spans_stored += stored
-            else:
-                self.logs_received += received
-                self.logs_stored += stored
-            self.batches_rejected += rejected
 
     def __enter__(self) -> OtlpReceiver:
         return self.start()
