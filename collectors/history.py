@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
@@ -18,7 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
@@ -31,6 +34,7 @@ from temporalio.converter import PayloadConverter, decode_typed_search_attribute
 from temporalio.converter import default as default_converter
 from temporalio.service import RPCError, RPCStatusCode
 
+from temporal_lens.collectors import history_json
 from temporal_lens.collectors.db import BatchWriter
 
 HISTORY_EVENTS_SCHEMA = pa.schema(
@@ -281,15 +285,16 @@ def load_history_json(
 
     The workflow id defaults to the started event's `workflow_id`, the run id to its `original_execution_run_id`.
     An event whose type this library does not know (a newer server's) is stored with the type name and the raw
-    attributes the file gives, and named in `warnings`.
+    attributes the file gives, and named in `warnings`. Read by DuckDB (see `history_json`): payloads inside
+    `attributes` stay base64 as in the file, where `flatten_history` decodes them.
 
     Raises:
         HistoryFileError: the file is not JSON, not a workflow history, or does not say which workflow it is.
     """
-    history, unknown = _read_history(Path(path), workflow_id)
-    run = _Run(history.workflow_id, run_id or history.run_id, history, None, unknown)
-    events = _write_runs(writer, namespace, [run])
-    return CollectResult(runs=1, events=events, fetched=1, warnings=_unknown_warnings(Path(path), unknown))
+    runs, events, warnings, _ = _load_batch(
+        writer, namespace, [Path(path)], workflow_id=workflow_id, run_id=run_id, raise_errors=True
+    )
+    return CollectResult(runs=runs, events=events, fetched=runs, warnings=warnings)
 
 
 def load_history_files(
@@ -302,32 +307,105 @@ def load_history_files(
 ) -> CollectResult:
     """Load many history JSON files (and every `pattern` file directly inside each folder), batched.
 
-    A file that is not a history is named in `errors` and the others still load; every `runs_per_batch`
-    histories are written in one transaction per table. Loading again replaces the same runs' rows.
+    A file that is not a history is named in `errors` and the others still load; every `runs_per_batch` files
+    are read by DuckDB in one SQL statement (see `history_json`) and written in one transaction per table.
+    Loading again replaces the same runs' rows. Payloads inside `attributes` stay base64 as in the files.
     """
     if runs_per_batch < 1:
         raise ValueError("runs_per_batch must be at least 1")
+    paths: list[Path] = []
+    for given in paths_or_dirs:
+        given = Path(given)
+        paths += sorted(given.glob(pattern)) if given.is_dir() else [given]
     runs = events = 0
     warnings: list[str] = []
     errors: list[str] = []
-    pending: list[_Run] = []
-    for given in paths_or_dirs:
-        given = Path(given)
-        for path in sorted(given.glob(pattern)) if given.is_dir() else [given]:
-            try:
-                history, unknown = _read_history(path, None)
-            except (HistoryFileError, OSError) as err:
-                errors.append(str(err) if isinstance(err, HistoryFileError) else f"{path}: {err.strerror or err}")
-                continue
-            warnings += _unknown_warnings(path, unknown)
-            pending.append(_Run(history.workflow_id, history.run_id, history, None, unknown))
-            if len(pending) >= runs_per_batch:
-                events += _write_runs(writer, namespace, pending)
-                runs, pending = runs + len(pending), []
-    if pending:
-        events += _write_runs(writer, namespace, pending)
-        runs += len(pending)
+    for start in range(0, len(paths), runs_per_batch):
+        batch_runs, batch_events, batch_warnings, batch_errors = _load_batch(
+            writer, namespace, paths[start : start + runs_per_batch]
+        )
+        runs, events = runs + batch_runs, events + batch_events
+        warnings += batch_warnings
+        errors += batch_errors
     return CollectResult(runs=runs, events=events, fetched=runs, warnings=tuple(warnings), errors=tuple(errors))
+
+
+def _load_batch(
+    writer: BatchWriter,
+    namespace: str,
+    paths: Sequence[Path],
+    *,
+    workflow_id: str | None = None,
+    run_id: str | None = None,
+    raise_errors: bool = False,
+) -> tuple[int, int, tuple[str, ...], tuple[str, ...]]:
+    """Load `paths` in one transaction per table: (runs, events, warnings, errors).
+
+    DuckDB reads the batch in one statement; a batch it cannot read as a whole is read file by file, and a file
+    the fast path does not vouch for is read the protobuf way, which loads it or says why it is not a history.
+    """
+    fast_paths = [path for path in paths if history_json.fast_readable(path)]
+    batches: list[history_json.FastBatch] = []
+    options = {"namespace": namespace, "workflow_id": workflow_id, "run_id": run_id}
+    try:
+        batches.append(history_json.read_history_batch(writer.connection, fast_paths, **options))
+    except duckdb.Error:
+        for path in fast_paths:
+            with contextlib.suppress(duckdb.Error):  # the slow path below names what is wrong with it
+                batches.append(history_json.read_history_batch(writer.connection, [path], **options))
+    fast_rows: dict[Path, dict[str, Any]] = {}
+    for batch in batches:
+        for fast in batch.runs:
+            with contextlib.suppress(Exception):  # search attributes protobuf cannot parse: the slow path says why
+                fast_rows[fast.path] = _fast_workflow_row(fast, namespace)
+    warnings: list[str] = []
+    errors: list[str] = []
+    slow: list[_Run] = []
+    for path in paths:
+        if path in fast_rows:
+            continue
+        try:
+            history, unknown = _read_history(path, workflow_id)
+        except (HistoryFileError, OSError) as err:
+            if raise_errors:
+                raise
+            errors.append(str(err) if isinstance(err, HistoryFileError) else f"{path}: {err.strerror or err}")
+            continue
+        warnings += _unknown_warnings(path, unknown)
+        slow.append(_Run(history.workflow_id, run_id or history.run_id, history, None, unknown))
+    fast_events = [
+        batch.events.filter(pc.is_in(batch.events.column("_file"), pa.array([str(p) for p in fast_rows], pa.string())))
+        .drop_columns(["_file"])
+        .cast(HISTORY_EVENTS_SCHEMA)
+        for batch in batches
+    ]
+    events = _write_runs(writer, namespace, slow, fast_events, list(fast_rows.values()))
+    return len(fast_rows) + len(slow), events, tuple(warnings), tuple(errors)
+
+
+def _fast_workflow_row(fast: history_json.FastRun, namespace: str) -> dict[str, Any]:
+    """The `workflows` row `workflow_row` gives, from what the fast path read."""
+    parts = [
+        (is_started, json_format.Parse(text, SearchAttributes(), ignore_unknown_fields=True))
+        for is_started, text in fast.search_attributes
+    ]
+    search_attributes = decode_typed_search_attributes(_merge_search_attributes(parts))
+    return {
+        "namespace": namespace,
+        "workflow_id": fast.workflow_id,
+        "run_id": fast.run_id,
+        "workflow_type": fast.workflow_type,
+        "status": fast.status,
+        "start_time": fast.start_time,
+        "close_time": fast.close_time,
+        "task_queue": fast.task_queue,
+        "parent_workflow_id": fast.parent_workflow_id,
+        "parent_run_id": fast.parent_run_id,
+        "history_length": fast.history_length,
+        "search_attributes": json.dumps(
+            {pair.key.name: pair.value for pair in search_attributes}, default=_json_default, ensure_ascii=False
+        ),
+    }
 
 
 def read_history_json(path: str | Path, *, workflow_id: str | None = None) -> WorkflowHistory:
@@ -475,19 +553,36 @@ async def _fetch_histories(
         await asyncio.gather(*in_flight, return_exceptions=True)
 
 
-def _write_runs(writer: BatchWriter, namespace: str, runs: Sequence[_Run]) -> int:
-    condition = "namespace = ? AND (" + " OR ".join(["(workflow_id = ? AND run_id = ?)"] * len(runs)) + ")"
-    params: list[str] = [namespace]
-    for run in runs:
-        params += [run.workflow_id, run.run_id]
+def _write_runs(
+    writer: BatchWriter,
+    namespace: str,
+    runs: Sequence[_Run],
+    flat_events: Sequence[pa.Table] = (),
+    flat_workflows: Sequence[Mapping[str, Any]] = (),
+) -> int:
+    """Write `runs` (flattened here) and already flattened runs (`flat_events`, `flat_workflows`) in one
+    transaction per table, replacing those runs' earlier rows."""
+    keys = [(run.workflow_id, run.run_id) for run in runs]
+    keys += [(row["workflow_id"], row["run_id"]) for row in flat_workflows]
+    if not keys:
+        return 0
+    # A semi-join, not a chain of ORs: DuckDB plans that as a hash join, whatever the number of runs.
+    condition = (
+        "namespace = ? AND (workflow_id, run_id) IN (SELECT unnest(?::VARCHAR[]) AS w, unnest(?::VARCHAR[]) AS r)"
+    )
+    params: list[Any] = [namespace, [workflow_id for workflow_id, _ in keys], [run_id for _, run_id in keys]]
     events = pa.concat_tables(
         [
-            _with_unknown_events(flatten_history(run.history, namespace=namespace, run_id=run.run_id), run)
-            for run in runs
+            *flat_events,
+            *(
+                _with_unknown_events(flatten_history(run.history, namespace=namespace, run_id=run.run_id), run)
+                for run in runs
+            ),
         ]
     )
     writer.insert("history_events", events, replace_where=(condition, params))
-    rows = [workflow_row(run.history, run.execution, namespace=namespace, run_id=run.run_id) for run in runs]
+    rows = [*flat_workflows]
+    rows += [workflow_row(run.history, run.execution, namespace=namespace, run_id=run.run_id) for run in runs]
     # Written last: the incremental collection trusts a closed `workflows` row to mean its events are stored.
     writer.insert("workflows", _workflows_table(rows), replace_where=(condition, params))
     return events.num_rows
@@ -601,19 +696,27 @@ def _event_time(event: HistoryEvent) -> datetime | None:
 
 
 def _merged_search_attributes(events: Sequence[HistoryEvent]) -> SearchAttributes:
-    merged = SearchAttributes()
+    parts = []
     for event in events:
         if event.HasField("workflow_execution_started_event_attributes"):
-            merged.indexed_fields.update(
-                event.workflow_execution_started_event_attributes.search_attributes.indexed_fields
-            )
+            parts.append((True, event.workflow_execution_started_event_attributes.search_attributes))
         elif event.HasField("upsert_workflow_search_attributes_event_attributes"):
-            upserted = event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
-            for key, payload in upserted.items():
-                if payload.data:
-                    merged.indexed_fields[key].CopyFrom(payload)
-                else:  # an empty payload removes the attribute
-                    merged.indexed_fields.pop(key, None)
+            parts.append((False, event.upsert_workflow_search_attributes_event_attributes.search_attributes))
+    return _merge_search_attributes(parts)
+
+
+def _merge_search_attributes(parts: Iterable[tuple[bool, SearchAttributes]]) -> SearchAttributes:
+    """The started event's search attributes (`True`) updated by each upsert (`False`), in history order."""
+    merged = SearchAttributes()
+    for is_started, attributes in parts:
+        if is_started:
+            merged.indexed_fields.update(attributes.indexed_fields)
+            continue
+        for key, payload in attributes.indexed_fields.items():
+            if payload.data:
+                merged.indexed_fields[key].CopyFrom(payload)
+            else:  # an empty payload removes the attribute
+                merged.indexed_fields.pop(key, None)
     return merged
 
 
