@@ -1,21 +1,28 @@
-"""Analysis: the question catalogue asked of every source, scored against ground truth."""
+"""Analysis: the question catalogue asked of every source, scored against ground truth, judged, and reported."""
 
-from temporal_lens.analysis.catalogue import CATALOGUE, SOURCES, Question, question
+from temporal_lens.analysis.catalogue import CATALOGUE, KINDS, SOURCES, Question, question
+from temporal_lens.analysis.claims import Claim, judge_claims
 from temporal_lens.analysis.matrix import matrix_reasons, render_matrix
+from temporal_lens.analysis.report import store_settings, write_report
 from temporal_lens.analysis.scoring import ANSWERS, CANNOT, PARTIAL, Cell, run_sql, score_answers, score_question
 
 __all__ = [
     "ANSWERS",
     "CANNOT",
     "CATALOGUE",
+    "KINDS",
     "PARTIAL",
     "SOURCES",
     "Cell",
+    "Claim",
     "Question",
+    "judge_claims",
     "matrix_reasons",
     "question",
     "render_matrix",
     "run_sql",
     "score_answers",
     "score_question",
+    "store_settings",
+    "write_report",
 ]

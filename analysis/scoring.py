@@ -1,19 +1,29 @@
-"""Scoring: each source's answer to each question, compared order by order with the ground truth."""
+"""Scoring: each source's answer to each question, compared unit by unit (order, or group) with the ground truth."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from importlib.resources import files
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from temporal_lens.analysis.catalogue import CATALOGUE, SOURCES, Question
+from temporal_lens.analysis.catalogue import (
+    CATALOGUE,
+    PER_ORDER_EXACT,
+    SOURCE_ROWS,
+    SOURCES,
+    Question,
+)
 
 ANSWERS, PARTIAL, CANNOT = "answers", "partial", "cannot"
+NO_DATA = "no data collected"
+NOT_MEASURED = "not yet measured"
 
 
 @dataclass(frozen=True)
@@ -27,71 +37,145 @@ class Cell:
     orders_right: int
     orders_total: int
 
+    @property
+    def id(self) -> str:
+        """How claims cite this cell: `question_id/source`."""
+        return f"{self.question_id}/{self.source}"
+
+    @property
+    def measured(self) -> bool:
+        """False where the ground truth had nothing to compare against (the run had no such order)."""
+        return self.orders_total > 0
+
 
 def run_sql(conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     cursor = conn.cursor()
     try:
         result = cursor.execute(sql, params or {})
+        if result.description is None:
+            return []
         columns = [d[0] for d in result.description]
         return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
     finally:
         cursor.close()
 
 
-def _by_order(rows: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+def _bind(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Only the parameters `sql` mentions: DuckDB rejects named parameters a statement does not use."""
+    return {name: value for name, value in params.items() if f"${name}" in sql}
+
+
+def _by_unit(q: Question, rows: Iterable[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:
+    grouped: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        grouped[str(row["order_id"])].append(row)
+        grouped[tuple(_normal(row[c]) for c in q.unit)].append(row)
     return grouped
 
 
-def _order_is_right(q: Question, truth: list[dict[str, Any]], answer: list[dict[str, Any]]) -> bool:
-    if q.tolerance_ms is not None:
-        below, above = q.tolerance_ms
-        answered = {tuple(r[k] for k in q.key): r.get("duration_ms") for r in answer}
-        if len(answered) != len(answer) or set(answered) != {tuple(r[k] for k in q.key) for r in truth}:
-            return False
-        return all(
-            answered[tuple(r[k] for k in q.key)] is not None
-            and r["work_ms"] - below <= answered[tuple(r[k] for k in q.key)] <= r["work_ms"] + above
-            for r in truth
-        )
-    return _rows(truth) == _rows(answer)
+def _normal(value: Any) -> Any:
+    """Numbers compare as numbers whatever their SQL type (HUGEINT, DECIMAL, DOUBLE); dates as dates."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int | float | Decimal):
+        return round(float(value), 6)
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC)
+    return value
 
 
-def _rows(rows: list[dict[str, Any]]) -> list[tuple]:
-    return sorted((tuple(sorted((k, v) for k, v in r.items() if k != "order_id")) for r in rows), key=repr)
+def _unit_is_right(q: Question, truth: list[dict[str, Any]], answer: list[dict[str, Any]]) -> bool:
+    if q.kind == PER_ORDER_EXACT or not (q.timed or q.observed):
+        return _rows(q, truth) == _rows(q, answer)
+    key = lambda row: tuple(_normal(row[k]) for k in q.key)  # noqa: E731
+    answered = {key(r): r for r in answer}
+    if len(answered) != len(answer) or set(answered) != {key(r) for r in truth}:
+        return False
+    below, above = q.tolerance_ms
+    for expected in truth:
+        got = answered[key(expected)]
+        for answer_column, truth_column in q.timed:
+            value, floor = got.get(answer_column), expected[truth_column]
+            if value is None or not floor - below <= float(value) <= floor + above:
+                return False
+        for column in q.observed:
+            value = got.get(column)
+            if value is None or (isinstance(value, int | float | Decimal) and value <= 0):
+                return False
+    return True
 
 
-def score_question(conn: duckdb.DuckDBPyConnection, q: Question, source: str) -> Cell:
+def _rows(q: Question, rows: list[dict[str, Any]]) -> list[tuple]:
+    return sorted(
+        (tuple(sorted((k, _normal(v)) for k, v in r.items() if k not in q.unit)) for r in rows), key=repr
+    )
+
+
+def _count(conn: duckdb.DuckDBPyConnection, sql: str) -> int:
+    try:
+        return int(run_sql(conn, sql)[0]["count_star()"])
+    except duckdb.Error:
+        return 0  # the table is not there: nothing was collected
+
+
+def sources_with_data(conn: duckdb.DuckDBPyConnection, sources: Sequence[str] = SOURCES) -> set[str]:
+    return {s for s in sources if _count(conn, SOURCE_ROWS[s]) > 0}
+
+
+def score_question(
+    conn: duckdb.DuckDBPyConnection, q: Question, source: str, *, has_data: bool | None = None
+) -> Cell:
+    def cell(verdict: str, reason: str, right: int = 0, total: int = 0) -> Cell:
+        return Cell(q.id, q.text, source, verdict, right / total if total else 0.0, reason, right, total)
+
     sql = q.sql(source)
     if sql is None:
-        reason = q.cannot.get(source, "no query: the source does not record what this question needs")
-        return Cell(q.id, q.text, source, CANNOT, 0.0, reason, 0, 0)
-    truth = _by_order(run_sql(conn, q.truth_sql()))
-    answer = _by_order(run_sql(conn, sql))
+        return cell(CANNOT, q.cannot_reason(source))
+    if has_data is None:
+        has_data = source in sources_with_data(conn, [source])
+    if not has_data:
+        return cell(CANNOT, NO_DATA)
+    try:
+        params_sql = q.params_sql()
+        params = run_sql(conn, params_sql)[0] if params_sql else {}
+        truth = _by_unit(q, run_sql(conn, q.truth_sql(), _bind(q.truth_sql(), params)))
+    except (duckdb.Error, IndexError) as err:
+        return cell(CANNOT, f"{NOT_MEASURED}: the ground truth lacks what this question needs ({_first_line(err)})")
+    if not truth:
+        return cell(CANNOT, f"{NOT_MEASURED}: this run has no {q.unit_noun} the question applies to")
+    try:
+        answer = _by_unit(q, run_sql(conn, sql, _bind(sql, params)))
+    except duckdb.Error as err:
+        return cell(CANNOT, f"query failed: {_first_line(err)}")
     total = len(truth)
-    right = sorted(o for o in truth if _order_is_right(q, truth[o], answer.get(o, [])))
-    fraction = len(right) / total if total else 0.0
-    if total and len(right) == total:
-        return Cell(q.id, q.text, source, ANSWERS, 1.0, f"all {total} orders right", total, total)
-    wrong = [o for o in truth if o not in set(right)]
-    missing = sum(1 for o in wrong if o not in answer)
-    detail = f"{len(right)} of {total} orders right"
-    if wrong:
-        detail += f"; {missing} unanswered, {len(wrong) - missing} answered wrongly (e.g. order {wrong[0]})"
-    verdict = PARTIAL if right else CANNOT
-    return Cell(q.id, q.text, source, verdict, fraction, detail, len(right), total)
+    right = [u for u in truth if _unit_is_right(q, truth[u], answer.get(u, []))]
+    noun = q.unit_noun
+    if len(right) == total:
+        return cell(ANSWERS, f"all {total} {noun} right", total, total)
+    right_units = set(right)
+    wrong = [u for u in truth if u not in right_units]
+    missing = sum(1 for u in wrong if u not in answer)
+    example = " / ".join(str(v) for v in wrong[0])
+    detail = (f"{len(right)} of {total} {noun} right; {missing} unanswered, {len(wrong) - missing} answered "
+              f"wrongly (e.g. {example})")
+    return cell(PARTIAL if right else CANNOT, detail, len(right), total)
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0][:200]
 
 
 def score_answers(
     conn: duckdb.DuckDBPyConnection,
     questions: Sequence[Question] = CATALOGUE,
     sources: Sequence[str] = SOURCES,
+    *,
+    store: bool = True,
 ) -> list[Cell]:
-    """Score every question against every source and store the result in the `answerability` table."""
-    cells = [score_question(conn, q, source) for q in questions for source in sources]
-    store_answerability(conn, cells)
+    """Score every question against every source; store the result in the `answerability` table unless told not."""
+    present = sources_with_data(conn, sources)
+    cells = [score_question(conn, q, source, has_data=source in present) for q in questions for source in sources]
+    if store:
+        store_answerability(conn, cells)
     return cells
 
 

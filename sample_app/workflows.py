@@ -112,13 +112,15 @@ class OrderWorkflow:
                                         retry_policy=FAST_RETRY, **options)
 
     async def _record(self, order: Order, status: str) -> None:
-        self._status = status
         await workflow.execute_activity(
             model.RECORD_STATUS,
             StatusChange(order.order_id, status, order.customer, order.amount_cents, self._address),
             task_queue=model.ORDERS_QUEUE,
             start_to_close_timeout=STEP_TIMEOUT,
         )
+        # Only a recorded status is reported: a query then never runs ahead of the orders table, and whatever the
+        # workflow does right after (e.g. start its payment timer) happens in the same workflow task.
+        self._status = status
 
     @workflow.signal(name=model.SIGNAL_CONFIRM_PAYMENT)
     def confirm_payment(self) -> None:

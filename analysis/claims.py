@@ -1,0 +1,159 @@
+"""The premise's claims, each judged from the answerability cells it cites."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from temporal_lens.analysis.catalogue import CATALOGUE
+from temporal_lens.analysis.scoring import ANSWERS, CANNOT, NO_DATA, PARTIAL, Cell
+
+SUPPORTED, CONTRADICTED, PARTLY, NOT_MEASURED = "supported", "contradicted", "partly", "not yet measured"
+_RANK = {ANSWERS: 2, PARTIAL: 1, CANNOT: 0}
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    statement: str
+    verdict: str
+    evidence: str
+    cited: tuple[str, ...]
+    """Cell ids (`question_id/source`) the verdict was computed from."""
+
+
+def _score(cell: Cell) -> float:
+    """A cell as one number: answers 1, partial its fraction, cannot 0."""
+    return 1.0 if cell.verdict == ANSWERS else cell.fraction if cell.verdict == PARTIAL else 0.0
+
+
+def _label(cell: Cell) -> str:
+    label = f"partial {cell.fraction:.0%}" if cell.verdict == PARTIAL else cell.verdict
+    return f"{cell.id} {label}"
+
+
+class _Cells:
+    def __init__(self, cells: Sequence[Cell]) -> None:
+        self.by_id = {c.id: c for c in cells}
+        self.cited: list[str] = []
+
+    def get(self, question_id: str, source: str) -> Cell | None:
+        cell = self.by_id.get(f"{question_id}/{source}")
+        if cell is not None and cell.id not in self.cited:
+            self.cited.append(cell.id)
+        return cell
+
+
+def _open_state(cells: _Cells) -> tuple[str, str]:
+    status, signals, loyalty = (cells.get("order_status", "history"), cells.get("signals_updates", "history"),
+                                cells.get("loyalty_points", "history"))
+    app = cells.get("order_status", "app_db")
+    if status is None or app is None or signals is None or loyalty is None:
+        return NOT_MEASURED, "the cells this claim needs were not scored"
+    if NO_DATA in (status.reason, app.reason):
+        return NOT_MEASURED, "no history or no orders table was collected"
+    evidence = (f"the workflow's own record gives the business status ({_label(status)}; the orders table: "
+                f"{_label(app)}) and carries state across continue-as-new ({_label(loyalty)}); but a rejected "
+                f"update never reaches history ({_label(signals)}), and this study reads every source after the "
+                "orders closed: live reads of open orders (queries) leave no record in any source to score")
+    if status.verdict == CANNOT:
+        return CONTRADICTED, evidence
+    return PARTLY, evidence
+
+
+def _no_aggregation(cells: _Cells) -> tuple[str, str]:
+    pairs = [(cells.get(q, "history"), cells.get(q, "app_db"))
+             for q in ("closed_in_period", "orders_by_status", "revenue_by_day")]
+    if any(h is None or a is None for h, a in pairs) or any(h.reason == NO_DATA for h, _ in pairs):
+        return NOT_MEASURED, "no history was collected"
+    history_short = [h for h, a in pairs if _score(h) < _score(a)]
+    evidence = "; ".join(f"{_label(h)} vs {_label(a)}" for h, a in pairs)
+    evidence += (". Visibility lists closed runs by time while they are retained; counting by business status or "
+                 "adding amounts means scanning every history's payloads, and a deleted (expired) run is gone")
+    if len(history_short) == len(pairs):
+        return SUPPORTED, evidence
+    return (PARTLY if history_short else CONTRADICTED), evidence
+
+
+def _customer_data(cells: _Cells) -> tuple[str, str]:
+    card, address = cells.get("card_number", "history"), cells.get("customer_address", "history")
+    app_card, logs_card = cells.get("card_number", "app_db"), cells.get("card_number", "logs")
+    if card is None or address is None:
+        return NOT_MEASURED, "the customer data questions were not scored"
+    if "not yet measured" in card.reason or card.reason == NO_DATA:
+        return NOT_MEASURED, f"no sentinel customer data to look for ({card.reason})"
+    others = ", ".join(_label(c) for c in (app_card, logs_card) if c is not None)
+    if card.verdict == CANNOT and address.verdict == CANNOT:
+        return PARTLY, (f"history did not give back the sentinel data ({_label(card)}, {_label(address)}): "
+                        "payloads were unreadable (encrypted by a codec), which is what makes Temporal a fit place "
+                        f"for it; elsewhere: {others}")
+    return SUPPORTED, (f"history holds the sentinel card number and address in the clear ({_label(card)}, "
+                       f"{_label(address)}) for anyone who can read the namespace, and loses them with the run "
+                       f"when retention (or deletion) removes it; the services' own stores keep less: {others}")
+
+
+def _history_is_enough(cells: _Cells) -> tuple[str, str]:
+    categories: dict[str, list[str]] = {}
+    for q in CATALOGUE:
+        categories.setdefault(q.category, []).append(q.id)
+    outcome: dict[str, bool] = {}
+    for category, question_ids in categories.items():
+        enough = True
+        measured = False
+        for question_id in question_ids:
+            history = cells.get(question_id, "history")
+            others = [c for c in (cells.get(question_id, "traces"), cells.get(question_id, "logs")) if c]
+            if history is None or history.reason == NO_DATA or not others:
+                continue
+            measured = True
+            if _score(history) < max(_score(c) for c in others):
+                enough = False
+        if measured:
+            outcome[category] = enough
+    if not outcome:
+        return NOT_MEASURED, "no history was collected"
+    evidence = "; ".join(f"{category}: {'history alone suffices' if ok else 'logs or traces add answers'}"
+                         for category, ok in outcome.items())
+    if all(outcome.values()):
+        return SUPPORTED, evidence
+    return (CONTRADICTED if not any(outcome.values()) else PARTLY), evidence
+
+
+def _fault_tolerance(cells: _Cells) -> tuple[str, str]:
+    crash = {source: cells.get("crash_recovery", source) for source in ("history", "traces", "logs", "app_db")}
+    scored = {s: c for s, c in crash.items() if c is not None}
+    history = scored.get("history")
+    if history is None or history.reason == NO_DATA:
+        return NOT_MEASURED, "history was not collected"
+    if not any(c.measured for c in scored.values()):
+        return NOT_MEASURED, "this run killed no worker: the ground truth has no crash to compare with"
+    shows = [s for s, c in scored.items() if c.verdict == ANSWERS]
+    evidence = ", ".join(_label(c) for c in scored.values())
+    evidence += (f". Sources that show the lost attempt and the recovery: {', '.join(shows) or 'none'}; history "
+                 "records the lost attempt as a timeout (it cannot tell a crash from a hang), and a process killed "
+                 "mid-attempt never exports that attempt's span")
+    if history.verdict == ANSWERS:
+        return SUPPORTED, evidence
+    return (PARTLY if history.verdict == PARTIAL else CONTRADICTED), evidence
+
+
+_CLAIMS: tuple[tuple[str, str, Callable[[_Cells], tuple[str, str]]], ...] = (
+    ("open_state", "While an order is open, its state is best read from the workflow itself.", _open_state),
+    ("no_aggregation", "Temporal cannot list or aggregate across workflows the way a database can (e.g. orders "
+                       "closed last year, revenue per day).", _no_aggregation),
+    ("customer_data", "Temporal is not the place for customer data such as addresses or payment details.",
+     _customer_data),
+    ("history_is_enough", "History records state changes so completely that logs and traces add nothing "
+                          "(judged per question category).", _history_is_enough),
+    ("fault_tolerance", "Fault tolerance: history shows a worker crash and the recovery from it.", _fault_tolerance),
+)
+
+
+def judge_claims(cells: Sequence[Cell]) -> list[Claim]:
+    """Each claim of the premise with its verdict, its evidence in words, and the cells it cites."""
+    claims = []
+    for claim_id, statement, judge in _CLAIMS:
+        cited = _Cells(cells)
+        verdict, evidence = judge(cited)
+        claims.append(Claim(claim_id, statement, verdict, evidence, tuple(cited.cited)))
+    return claims

@@ -1,0 +1,13 @@
+-- Which attempts of order X's steps did not complete, and did a later one? 'activity started' records (written
+-- before the work) and whether an 'activity completed' followed for the same attempt.
+WITH attempts AS (
+    SELECT s.workflow_id, s.run_id, s.activity_id, s.attributes->>'$."temporal.activity_type"' AS step, s.attempt,
+           EXISTS (SELECT 1 FROM logs c WHERE c.event = 'activity completed' AND c.workflow_id = s.workflow_id
+                     AND c.run_id = s.run_id AND c.activity_id = s.activity_id AND c.attempt = s.attempt)
+               AS completed
+    FROM logs s WHERE s.event = 'activity started' AND s.workflow_id LIKE 'order-%'
+)
+SELECT regexp_replace(workflow_id, '^order-', '') AS order_id, step, attempt, completed
+FROM attempts a
+WHERE EXISTS (SELECT 1 FROM attempts b WHERE b.workflow_id = a.workflow_id AND b.run_id = a.run_id
+                                         AND b.activity_id = a.activity_id AND (b.attempt > 1 OR NOT b.completed));

@@ -1,0 +1,13 @@
+-- What is order X's shipping address? The workflow input's address, or the argument of the last accepted
+-- change_address update: payloads history keeps in the clear unless a codec encrypts them.
+WITH addresses AS (
+    SELECT workflow_id, event_id, attributes->>'$.input.payloads[0].data.shipping_address' AS address
+    FROM history_events WHERE event_type = 'WorkflowExecutionStarted' AND workflow_id LIKE 'order-%'
+    UNION ALL
+    SELECT workflow_id, event_id, attributes->>'$.acceptedRequest.input.args.payloads[0].data'
+    FROM history_events WHERE event_type = 'WorkflowExecutionUpdateAccepted' AND workflow_id LIKE 'order-%'
+      AND attributes->>'$.acceptedRequest.input.name' = 'change_address'
+)
+SELECT regexp_replace(workflow_id, '^order-', '') AS order_id, address
+FROM addresses
+QUALIFY row_number() OVER (PARTITION BY workflow_id ORDER BY event_id DESC) = 1;

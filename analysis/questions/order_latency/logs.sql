@@ -1,0 +1,7 @@
+-- How long did order X take end to end? From 'workflow started' to 'workflow completed' or 'workflow failed'.
+SELECT regexp_replace(workflow_id, '^order-', '') AS order_id,
+       date_diff('microsecond', min(time) FILTER (WHERE event = 'workflow started'),
+                 max(time) FILTER (WHERE event IN ('workflow completed', 'workflow failed'))) / 1000.0 AS latency_ms
+FROM logs
+WHERE workflow_id LIKE 'order-%' AND event IN ('workflow started', 'workflow completed', 'workflow failed')
+GROUP BY workflow_id;

@@ -1,0 +1,18 @@
+-- Per activity type: p50/p95 execution (last attempt's started → completed) and queue wait (scheduled → started;
+-- for a retried step it includes the retry backoff, since history keeps no earlier attempt's start).
+WITH activity AS (
+    SELECT sc.activity_type AS step,
+           date_diff('microsecond', st.event_time, co.event_time) / 1000.0 AS exec_ms,
+           date_diff('microsecond', sc.event_time, st.event_time) / 1000.0 AS queue_ms
+    FROM history_events sc
+    JOIN history_events st ON st.workflow_id = sc.workflow_id AND st.run_id = sc.run_id
+     AND st.scheduled_event_id = sc.event_id AND st.event_type = 'ActivityTaskStarted'
+    JOIN history_events co ON co.workflow_id = sc.workflow_id AND co.run_id = sc.run_id
+     AND co.scheduled_event_id = sc.event_id AND co.event_type = 'ActivityTaskCompleted'
+    WHERE sc.event_type = 'ActivityTaskScheduled' AND sc.activity_type <> 'record_order_status'
+      AND regexp_matches(sc.workflow_id, '^(order|invoice)-')
+)
+SELECT step,
+       quantile_cont(exec_ms, 0.5) AS exec_p50_ms, quantile_cont(exec_ms, 0.95) AS exec_p95_ms,
+       quantile_cont(queue_ms, 0.5) AS queue_p50_ms, quantile_cont(queue_ms, 0.95) AS queue_p95_ms
+FROM activity GROUP BY step;

@@ -1,0 +1,16 @@
+-- Per activity type: p50/p95 execution ('activity completed' duration_ms) and queue wait ('activity started'
+-- schedule_to_start_ms).
+SELECT attributes->>'$."temporal.activity_type"' AS step,
+       quantile_cont(CAST(attributes->>'duration_ms' AS DOUBLE), 0.5) FILTER (WHERE event = 'activity completed')
+           AS exec_p50_ms,
+       quantile_cont(CAST(attributes->>'duration_ms' AS DOUBLE), 0.95) FILTER (WHERE event = 'activity completed')
+           AS exec_p95_ms,
+       quantile_cont(CAST(attributes->>'schedule_to_start_ms' AS DOUBLE), 0.5) FILTER (WHERE event = 'activity started')
+           AS queue_p50_ms,
+       quantile_cont(CAST(attributes->>'schedule_to_start_ms' AS DOUBLE), 0.95) FILTER (WHERE event = 'activity started')
+           AS queue_p95_ms
+FROM logs
+WHERE event IN ('activity started', 'activity completed')
+  AND attributes->>'$."temporal.activity_type"' <> 'record_order_status'
+  AND regexp_matches(workflow_id, '^(order|invoice)-')
+GROUP BY 1;

@@ -1,0 +1,14 @@
+-- Which steps of order X were retried, and how did each attempt end? One end record per attempt ('activity
+-- completed', 'activity failed', 'activity canceled': a timed-out attempt is cancelled on the worker).
+WITH attempts AS (
+    SELECT workflow_id, run_id, activity_id, attributes->>'$."temporal.activity_type"' AS step, attempt,
+           CASE event WHEN 'activity completed' THEN 'completed' WHEN 'activity failed' THEN 'failed'
+                      ELSE 'canceled' END AS outcome
+    FROM logs
+    WHERE event IN ('activity completed', 'activity failed', 'activity canceled')
+      AND regexp_matches(workflow_id, '^(order|invoice)-')
+)
+SELECT regexp_extract(workflow_id, '^(?:order|invoice)-(.+)$', 1) AS order_id, step, attempt, outcome
+FROM attempts a
+WHERE EXISTS (SELECT 1 FROM attempts b WHERE b.workflow_id = a.workflow_id AND b.run_id = a.run_id
+                                         AND b.activity_id = a.activity_id AND b.attempt > 1);

@@ -1,0 +1,12 @@
+-- Which steps of order X were retried, and how did each attempt end? One span per attempt, its outcome as the
+-- worker saw it (a timed-out attempt is cancelled on the worker: the span cannot tell it was a timeout).
+WITH attempts AS (
+    SELECT workflow_id, run_id, activity_id, attributes->>'$."temporal.activity_type"' AS step, attempt,
+           attributes->>'$."temporal.outcome"' AS outcome
+    FROM spans
+    WHERE source <> 'history' AND name LIKE 'RunActivity:%' AND regexp_matches(workflow_id, '^(order|invoice)-')
+)
+SELECT regexp_extract(workflow_id, '^(?:order|invoice)-(.+)$', 1) AS order_id, step, attempt, outcome
+FROM attempts a
+WHERE EXISTS (SELECT 1 FROM attempts b WHERE b.workflow_id = a.workflow_id AND b.run_id = a.run_id
+                                         AND b.activity_id = a.activity_id AND b.attempt > 1);
