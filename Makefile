@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint venv clean lock
+.PHONY: demo test lint bench venv clean lock browser
 
 venv: $(STAMP)
 
@@ -18,12 +18,22 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)
 	$(BIN)/temporal-lens study $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The report test opens the HTML report in headless Chromium (Debian's package); it skips if none can be had.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
+		echo "chromium is not available: the report's browser test will be skipped"
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# Every benchmark under bench/ (several minutes); rewrites BENCHMARKS.md. BENCH_ARGS=--quick for smaller workloads.
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 # Re-pin every dependency (run after changing pyproject.toml's ranges).
 lock:

@@ -62,21 +62,49 @@ def study(
     headless: Annotated[bool, typer.Option(help="start the dev server without its Web UI")] = False,
     timeout: Annotated[float, typer.Option(help="seconds to wait for all orders to close")] = 150.0,
     codec: Annotated[bool, typer.Option(help="encrypt every payload, to show what history then holds")] = False,
+    external: Annotated[
+        bool, typer.Option(help="use a running stack (docker-compose.yml) instead of starting a dev server")
+    ] = False,
+    temporal_address: Annotated[
+        str, typer.Option(envvar="TEMPORAL_ADDRESS", help="with --external: the Temporal frontend host:port")
+    ] = "127.0.0.1:7233",
+    namespace: Annotated[str, typer.Option(envvar="TEMPORAL_NAMESPACE", help="with --external")] = "default",
+    otlp_endpoint: Annotated[
+        str,
+        typer.Option(envvar="TEMPORAL_LENS_OTLP_ENDPOINT",
+                     help="with --external: where the services export spans and logs (the collector)"),
+    ] = "127.0.0.1:4317",
+    receive_grpc: Annotated[
+        str,
+        typer.Option(envvar="TEMPORAL_LENS_RECEIVE_GRPC",
+                     help="with --external: host:port this study's OTLP receiver listens on for the collector"),
+    ] = "0.0.0.0:14317",
+    ui_url: Annotated[
+        str, typer.Option(envvar="TEMPORAL_LENS_UI_URL", help="with --external: the Temporal Web UI (printed)")
+    ] = "http://127.0.0.1:8080",
 ) -> None:
-    """Run the whole study on this machine and print the answerability matrix."""
+    """Run the whole study on this machine (or with --external, against a running stack) and print the matrix."""
     from temporal_lens.services import ServiceError
     from temporal_lens.stack import StackError
-    from temporal_lens.study import StudyOptions, run_study
+    from temporal_lens.study import ExternalStack, StudyOptions, run_study
 
     kinds = tuple(k.strip() for k in scenarios.split(",") if k.strip())
     unknown = sorted(set(kinds) - set(SCENARIOS))
     if unknown or not kinds:
         raise _fail(f"unknown scenario kind(s) {unknown}; choose among {', '.join(SCENARIOS)}", 2)
+    stack = None
+    if external:
+        stack = ExternalStack(temporal_address=temporal_address, namespace=namespace, otlp_endpoint=otlp_endpoint,
+                              receive_grpc=receive_grpc, ui_url=ui_url or None)
+        try:
+            stack.receiver_bind()
+        except ValueError as err:
+            raise _fail(f"--receive-grpc: {err}", 2) from err
     options = StudyOptions(orders=orders, seed=seed, scenarios=kinds, runs_dir=runs_dir, headless=headless, codec=codec,
-                           timeout=timeout)
+                           timeout=timeout, external=stack)
     try:
         run_study(options, console)
-    except (StackError, ServiceError, TimeoutError) as err:
+    except (StackError, ServiceError, TimeoutError, OSError) as err:
         raise _fail(str(err) or type(err).__name__, 1) from err
     except KeyboardInterrupt:
         raise _fail("interrupted; every process the study started has been stopped", 130) from None
@@ -264,31 +292,46 @@ def ask(
     sql: Annotated[str | None, typer.Option(help="run this SQL instead of a catalogue question")] = None,
     output: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
 ) -> None:
-    """Ask catalogue questions (or any SQL) of the lens database; without arguments, score the matrix."""
+    """Ask catalogue questions (or any SQL) of the lens database; without arguments, score the matrix.
+
+    With --format json or csv, stdout holds only data (one JSON document, or one CSV table whose rows carry
+    question_id and source when questions are asked); everything else goes to stderr.
+    """
     if output not in ("table", "json", "csv"):
         raise _fail("--format must be table, json or csv", 2)
     if source is not None and source not in SOURCES:
         raise _fail(f"unknown source {source!r}; choose among {', '.join(SOURCES)}", 2)
+    if sql is not None and question_ids:
+        raise _fail("give question ids or --sql, not both", 2)
+    questions = []
+    for question_id in question_ids or []:
+        try:
+            questions.append(find_question(question_id))
+        except KeyError as err:
+            raise _fail(str(err.args[0]), 2) from err
     conn = _open(db)
     try:
         if sql is not None:
             _print_rows("sql", run_sql(conn, sql), output)
             return
-        if not question_ids:
-            console.print(render_matrix(score_answers(conn)))
+        if not questions:
+            cells = score_answers(conn, sources=[source] if source else SOURCES, store=source is None)
+            if output == "table":
+                console.print(render_matrix(cells))
+            else:
+                _print_rows("matrix", [cell.__dict__ for cell in cells], output)
             return
-        for question_id in question_ids:
-            try:
-                q = find_question(question_id)
-            except KeyError as err:
-                raise _fail(str(err.args[0]), 2) from err
+        answers = []
+        for q in questions:
             for src in [source] if source else SOURCES:
                 query = q.sql(src)
-                title = f"{q.id} / {src}: {q.text}"
                 if query is None:
-                    console.print(f"{title}\n  cannot: {q.cannot.get(src, 'no query for this source')}")
+                    answers.append({"question_id": q.id, "source": src, "question": q.text,
+                                    "cannot": q.cannot_reason(src), "rows": []})
                     continue
-                _print_rows(title, run_sql(conn, query), output)
+                answers.append({"question_id": q.id, "source": src, "question": q.text, "cannot": None,
+                                "rows": run_sql(conn, query, _question_params(conn, q, query))})
+        _print_answers(answers, output)
     except Exception as err:
         if type(err).__module__.startswith("duckdb"):
             raise _fail(f"query failed: {err}", 2) from err
@@ -297,13 +340,43 @@ def ask(
         conn.close()
 
 
+def _question_params(conn, q, query: str) -> dict:
+    """The values a question binds (its period, say), read from the ground truth as the scoring does."""
+    params_sql = q.params_sql()
+    if params_sql is None:
+        return {}
+    params = run_sql(conn, params_sql)[0]
+    return {name: value for name, value in params.items() if f"${name}" in query}
+
+
+def _print_answers(answers: list[dict], output: str) -> None:
+    if output == "json":
+        print(json.dumps(answers, default=str, indent=1))
+        return
+    if output == "csv":
+        for answer in answers:
+            if answer["cannot"]:
+                err_console.print(f"{answer['question_id']} / {answer['source']}: cannot: {answer['cannot']}")
+        rows = [{"question_id": a["question_id"], "source": a["source"], **row} for a in answers for row in a["rows"]]
+        _print_rows("answers", rows, output)
+        return
+    for answer in answers:
+        title = f"{answer['question_id']} / {answer['source']}: {answer['question']}"
+        if answer["cannot"]:
+            console.print(f"{title}\n  cannot: {answer['cannot']}")
+        else:
+            _print_rows(title, answer["rows"], output)
+
+
 def _print_rows(title: str, rows: list[dict], output: str) -> None:
     if output == "json":
         print(json.dumps(rows, default=str, indent=1))
     elif output == "csv":
         import csv
 
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else [])
+        # rows of several answers can differ in columns: the header is their union, in first-seen order
+        fieldnames = list(dict.fromkeys(column for row in rows for column in row))
+        writer = csv.DictWriter(sys.stdout, fieldnames=fieldnames, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     else:
@@ -313,6 +386,35 @@ def _print_rows(title: str, rows: list[dict], output: str) -> None:
         for row in rows:
             table.add_row(*("" if v is None else str(v) for v in row.values()))
         console.print(table)
+
+
+@app.command()
+def report(
+    db: DbOption,
+    out: Annotated[Path, typer.Option("--out", help="the HTML report to write (report.md goes next to it)")] = Path(
+        "report.html"
+    ),
+    markdown: Annotated[Path | None, typer.Option("--md", help="where to write the Markdown summary")] = None,
+    ui_url: Annotated[
+        str | None, typer.Option(help="the Temporal Web UI, for links to each workflow (stored in the database)")
+    ] = None,
+    namespace: Annotated[str | None, typer.Option(help="the workflows' namespace (stored in the database)")] = None,
+) -> None:
+    """Write a self-contained HTML report (matrix, claims, questions, timelines) and a Markdown summary."""
+    from temporal_lens.analysis import store_settings, write_report
+
+    if not db.is_file():
+        raise _fail(f"no such database: {db}", 2)
+    conn = _open(db)
+    try:
+        store_settings(conn, ui_url=ui_url, namespace=namespace)
+        html_path, md_path = write_report(conn, out, markdown)
+    except OSError as err:
+        raise _fail(str(err), 1) from err
+    finally:
+        conn.close()
+    console.print(f"Report: {html_path}", soft_wrap=True, highlight=False, markup=False)
+    console.print(f"Summary: {md_path}", soft_wrap=True, highlight=False, markup=False)
 
 
 # ---- Jaeger, history-derived traces, Parquet -------------------------------------------------------------------

