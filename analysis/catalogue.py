@@ -116,6 +116,13 @@ CATALOGUE: tuple[Question, ...] = (
                           "them"},
     ),
     Question(
+        id="timers",
+        text="Which durable timers did order X start, and did each fire or get canceled?",
+        category=STATE,
+        cannot={"logs": "no record is written when a timer starts, fires or is canceled",
+                "app_db": "the orders table shows 'expired' or 'canceled', not the timer behind it"},
+    ),
+    Question(
         id="loyalty_points",
         text="How many loyalty points does customer C hold, across every continue-as-new run?",
         category=STATE,
