@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -23,7 +24,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 collect_app = typer.Typer(no_args_is_help=True, help="Bring a source into the lens database.")
 app.add_typer(collect_app, name="collect")
 console = Console(soft_wrap=True)
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[Path, typer.Option("--db", help="the lens DuckDB file")]
 
@@ -37,7 +38,10 @@ def _fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _open(db: Path):
+def _open(db: Path, *, must_exist: bool = False):
+    """The lens database; commands that only read it refuse to create an empty one at a mistyped path."""
+    if must_exist and not db.is_file():
+        raise _fail(f"no lens database at {db} (run `temporal-lens study` or a collector first)", 2)
     try:
         return open_database(db)
     except DatabaseInUseError as err:
@@ -309,7 +313,7 @@ def ask(
             questions.append(find_question(question_id))
         except KeyError as err:
             raise _fail(str(err.args[0]), 2) from err
-    conn = _open(db)
+    conn = _open(db, must_exist=True)
     try:
         if sql is not None:
             _print_rows("sql", run_sql(conn, sql), output)
@@ -333,7 +337,7 @@ def ask(
                                 "rows": run_sql(conn, query, _question_params(conn, q, query))})
         _print_answers(answers, output)
     except Exception as err:
-        if type(err).__module__.startswith("duckdb"):
+        if isinstance(err, duckdb.Error):
             raise _fail(f"query failed: {err}", 2) from err
         raise
     finally:
@@ -405,7 +409,7 @@ def report(
 
     if not db.is_file():
         raise _fail(f"no such database: {db}", 2)
-    conn = _open(db)
+    conn = _open(db, must_exist=True)
     try:
         store_settings(conn, ui_url=ui_url, namespace=namespace)
         html_path, md_path = write_report(conn, out, markdown)
@@ -478,7 +482,7 @@ def collect_history_traces(
     """Synthesize spans from `history_events` (source 'history') for every collected run, replacing earlier ones."""
     from temporal_lens.collectors import synthesize_history_spans
 
-    conn = _open(db)
+    conn = _open(db, must_exist=True)
     try:
         where = ("workflow_id = ?", [workflow_id]) if workflow_id else None
         written = synthesize_history_spans(conn, where=where)
@@ -499,7 +503,7 @@ def export_jaeger_files(
 
     if trace_id and workflow_id:
         raise _fail("give --trace-id or --workflow-id, not both", 2)
-    conn = _open(db)
+    conn = _open(db, must_exist=True)
     try:
         written = export_jaeger(conn, out, trace_id=trace_id, workflow_id=workflow_id)
     finally:
@@ -517,7 +521,7 @@ def export_parquet_files(
     """Write every table as Parquet, partitioned Hive-style (spans by source/date, history by namespace/date...)."""
     from temporal_lens.collectors import export_parquet
 
-    conn = _open(db)
+    conn = _open(db, must_exist=True)
     try:
         written = export_parquet(conn, out)
     finally:
