@@ -152,7 +152,8 @@ def score_question(
     if len(right) == total:
         return cell(ANSWERS, f"all {total} {noun} right", total, total)
     right_units = set(right)
-    wrong = [u for u in truth if u not in right_units]
+    # sorted: the truth query's row order is not fixed, and the example named must not change between scorings
+    wrong = sorted((u for u in truth if u not in right_units), key=repr)
     missing = sum(1 for u in wrong if u not in answer)
     example = " / ".join(str(v) for v in wrong[0])
     detail = (f"{len(right)} of {total} {noun} right; {missing} unanswered, {len(wrong) - missing} answered "

@@ -21,7 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-MODES = ("none", "contrib", "lens")
+MODES = ("none", "contrib", "lens", "lens-spans")
+"""lens: spans and lifecycle log records; lens-spans: the same interceptor with `log_lifecycle=False`."""
 HERE = Path(__file__).resolve().parent
 
 
@@ -40,7 +41,7 @@ def worker_main(mode: str, address: str, queue: str, endpoint: str, log_path: st
     from temporal_lens.interceptors import LensInterceptor, configure_telemetry, with_passthrough
 
     provider: TracerProvider | None = None
-    if mode == "lens":
+    if mode.startswith("lens"):
         telemetry = configure_telemetry(service_name="bench", otlp_endpoint=endpoint, log_path=log_path)
         provider = telemetry.tracer_provider
     elif mode == "contrib":
@@ -50,8 +51,8 @@ def worker_main(mode: str, address: str, queue: str, endpoint: str, log_path: st
     if mode == "contrib" and provider is not None:
         # Workflows here start without a client span; without this flag contrib would emit no workflow spans.
         interceptors = [TracingInterceptor(provider.get_tracer("contrib"), always_create_workflow_spans=True)]
-    elif mode == "lens":
-        interceptors = [LensInterceptor(tracer_provider=provider)]
+    elif mode.startswith("lens"):
+        interceptors = [LensInterceptor(tracer_provider=provider, log_lifecycle=mode == "lens")]
 
     async def serve() -> None:
         stop = asyncio.Event()
@@ -115,7 +116,8 @@ def main() -> None:
         conn = open_database(workdir / "bench.duckdb")
         with DevServer(workdir, headless=True) as server, OtlpReceiver(BatchWriter(conn)) as receiver:
             for round_no in range(args.rounds):
-                order = MODES[round_no % 3 :] + MODES[: round_no % 3]  # rotate who goes first
+                shift = round_no % len(MODES)
+                order = MODES[shift:] + MODES[:shift]  # rotate who goes first
                 for mode in order:
                     result = run_mode(mode, server.address, receiver.endpoint, workdir, args.workflows, round_no)
                     results.append(result)
@@ -131,7 +133,8 @@ def main() -> None:
     print(f"{'mode':10s}{'median worker CPU ms/workflow':>32s}{'vs none':>10s}")
     for mode in MODES:
         print(f"{mode:10s}{medians[mode]:>32.2f}{medians[mode] / medians['none']:>10.3f}")
-    print(f"lens vs contrib: {medians['lens'] / medians['contrib']:.3f}")
+    print(f"lens vs contrib: {medians['lens'] / medians['contrib']:.3f}; "
+          f"lens-spans vs contrib: {medians['lens-spans'] / medians['contrib']:.3f}")
 
 
 if __name__ == "__main__":
