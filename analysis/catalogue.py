@@ -59,6 +59,9 @@ class Question:
         timed: (answer column, truth column) pairs compared within `tolerance_ms`: the answer must lie within
             [truth - tolerance_ms[0], truth + tolerance_ms[1]] (the truth is a floor: the work the driver injected).
         observed: answer columns that must be present (and positive where numeric) for a unit to count.
+        counts_of: (question id, column): for a source without its own SQL file, count that question's answer
+            rows per value of the column (orders per status from each order's status), so one derivation serves
+            both questions.
         cannot: why a source without SQL cannot answer.
     """
 
@@ -71,6 +74,7 @@ class Question:
     timed: tuple[tuple[str, str], ...] = ()
     tolerance_ms: tuple[float, float] = (15.0, 1500.0)
     observed: tuple[str, ...] = ()
+    counts_of: tuple[str, str] | None = None
     cannot: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -87,7 +91,16 @@ class Question:
     def sql(self, source: str) -> str | None:
         """The SQL asking this question of `source`, or None where the source cannot express it."""
         path = self.folder().joinpath(f"{source}.sql")
-        return path.read_text(encoding="utf-8") if path.is_file() else None
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+        if self.counts_of is None:
+            return None
+        base_id, column = self.counts_of
+        base = question(base_id).sql(source)
+        if base is None:
+            return None
+        return (f"-- {self.text} The answers of {base_id} for this source, counted per {column}.\n"
+                f"SELECT {column}, count(*) AS orders FROM (\n{base.strip().rstrip(';')}\n) GROUP BY 1;\n")
 
     def truth_sql(self) -> str:
         return self.folder().joinpath("truth.sql").read_text(encoding="utf-8")
@@ -207,6 +220,7 @@ CATALOGUE: tuple[Question, ...] = (
         category=ACROSS,
         kind=AGGREGATE,
         unit=("status",),
+        counts_of=("order_status", "status"),
     ),
     Question(
         id="revenue_by_day",
