@@ -277,7 +277,7 @@ CATALOGUE: tuple[Question, ...] = (
     # ---- cost ------------------------------------------------------------------------------------------------
     Question(
         id="storage_bytes",
-        text="How many bytes does the source keep for order X (JSON of its rows)?",
+        text="How many bytes does the source keep for order X (every column's value as text, a timestamp as 8 bytes)?",
         category=COST,
         kind=PER_ORDER_MEASURE,
         observed=("bytes",),

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from decimal import Decimal
 from importlib.resources import files
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from temporal_lens.analysis.catalogue import (
-    CATALOGUE,
-    PER_ORDER_EXACT,
-    SOURCE_ROWS,
-    SOURCES,
-    Question,
-)
+from temporal_lens.analysis.catalogue import CATALOGUE, SOURCE_ROWS, SOURCES, Question
+from temporal_lens.analysis.compare import MissingColumn, comparison_sql, parse
 
 ANSWERS, PARTIAL, CANNOT = "answers", "partial", "cannot"
 NO_DATA = "no data collected"
+_PARALLEL = 2
 NOT_MEASURED = "not yet measured"
 
 
@@ -65,51 +59,6 @@ def _bind(sql: str, params: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in params.items() if f"${name}" in sql}
 
 
-def _by_unit(q: Question, rows: Iterable[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:
-    grouped: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        grouped[tuple(_normal(row[c]) for c in q.unit)].append(row)
-    return grouped
-
-
-def _normal(value: Any) -> Any:
-    """Numbers compare as numbers whatever their SQL type (HUGEINT, DECIMAL, DOUBLE); dates as dates."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int | float | Decimal):
-        return round(float(value), 6)
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC)
-    return value
-
-
-def _unit_is_right(q: Question, truth: list[dict[str, Any]], answer: list[dict[str, Any]]) -> bool:
-    if q.kind == PER_ORDER_EXACT or not (q.timed or q.observed):
-        return _rows(q, truth) == _rows(q, answer)
-    key = lambda row: tuple(_normal(row[k]) for k in q.key)  # noqa: E731
-    answered = {key(r): r for r in answer}
-    if len(answered) != len(answer) or set(answered) != {key(r) for r in truth}:
-        return False
-    below, above = q.tolerance_ms
-    for expected in truth:
-        got = answered[key(expected)]
-        for answer_column, truth_column in q.timed:
-            value, floor = got.get(answer_column), expected[truth_column]
-            if value is None or not floor - below <= float(value) <= floor + above:
-                return False
-        for column in q.observed:
-            value = got.get(column)
-            if value is None or (isinstance(value, int | float | Decimal) and value <= 0):
-                return False
-    return True
-
-
-def _rows(q: Question, rows: list[dict[str, Any]]) -> list[tuple]:
-    return sorted(
-        (tuple(sorted((k, _normal(v)) for k, v in r.items() if k not in q.unit)) for r in rows), key=repr
-    )
-
-
 def _count(conn: duckdb.DuckDBPyConnection, sql: str) -> int:
     try:
         return int(run_sql(conn, sql)[0]["count_star()"])
@@ -124,41 +73,86 @@ def sources_with_data(conn: duckdb.DuckDBPyConnection, sources: Sequence[str] = 
 def score_question(
     conn: duckdb.DuckDBPyConnection, q: Question, source: str, *, has_data: bool | None = None
 ) -> Cell:
-    def cell(verdict: str, reason: str, right: int = 0, total: int = 0) -> Cell:
+    """One cell: `q` asked of `source` and compared with the ground truth."""
+    present = {source} if has_data else set() if has_data is not None else sources_with_data(conn, [source])
+    return _score_sources(conn, q, [source], present)[0]
+
+
+def _score_sources(
+    conn: duckdb.DuckDBPyConnection, q: Question, sources: Sequence[str], present: set[str]
+) -> list[Cell]:
+    """`q` asked of each source: the truth is materialized once, each answer once, and compared in SQL."""
+
+    def cell(source: str, verdict: str, reason: str, right: int = 0, total: int = 0) -> Cell:
         return Cell(q.id, q.text, source, verdict, right / total if total else 0.0, reason, right, total)
 
-    sql = q.sql(source)
-    if sql is None:
-        return cell(CANNOT, q.cannot_reason(source))
-    if has_data is None:
-        has_data = source in sources_with_data(conn, [source])
-    if not has_data:
-        return cell(CANNOT, NO_DATA)
+    asked = {source: q.sql(source) for source in sources}
+    if not any(asked[s] is not None and s in present for s in sources):
+        return [cell(s, CANNOT, q.cannot_reason(s) if asked[s] is None else NO_DATA) for s in sources]
+    cursor = conn.cursor()
     try:
-        params_sql = q.params_sql()
-        params = run_sql(conn, params_sql)[0] if params_sql else {}
-        truth = _by_unit(q, run_sql(conn, q.truth_sql(), _bind(q.truth_sql(), params)))
-    except (duckdb.Error, IndexError) as err:
-        return cell(CANNOT, f"{NOT_MEASURED}: the ground truth lacks what this question needs ({_first_line(err)})")
-    if not truth:
-        return cell(CANNOT, f"{NOT_MEASURED}: this run has no {q.unit_noun} the question applies to")
+        try:
+            params_sql = q.params_sql()
+            params = run_sql(cursor, params_sql)[0] if params_sql else {}
+            truth, truth_rows = _materialize(cursor, _TRUTH, q.truth_sql(), params)
+        except (duckdb.Error, IndexError) as err:
+            unknown = f"{NOT_MEASURED}: the ground truth lacks what this question needs ({_first_line(err)})"
+            truth, truth_rows = {}, False
+        else:
+            unknown = f"{NOT_MEASURED}: this run has no {q.unit_noun} the question applies to"
+        cells = []
+        for source in sources:
+            sql = asked[source]
+            if sql is None:
+                cells.append(cell(source, CANNOT, q.cannot_reason(source)))
+            elif source not in present:
+                cells.append(cell(source, CANNOT, NO_DATA))
+            elif not truth_rows:
+                cells.append(cell(source, CANNOT, unknown))
+            else:
+                cells.append(_score_answer(cursor, q, source, sql, params, truth, cell))
+        return cells
+    finally:
+        for table in (_TRUTH, _ANSWER):
+            cursor.execute(f"DROP TABLE IF EXISTS temp.{table}")
+        cursor.close()
+
+
+_TRUTH, _ANSWER = "lens_truth", "lens_answer"
+
+
+def _materialize(
+    cursor: duckdb.DuckDBPyConnection, table: str, sql: str, params: dict[str, Any]
+) -> tuple[dict[str, str], bool]:
+    """`sql`'s rows as temp table `table`; returns its columns (name -> DuckDB type) and whether it holds a row."""
+    statement = sql.strip().rstrip(";")
+    cursor.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS\n{statement}\n", _bind(sql, params))
+    columns = {name: data_type for name, data_type, *_ in cursor.execute(f"DESCRIBE {table}").fetchall()}
+    return columns, cursor.execute(f"SELECT EXISTS (FROM {table})").fetchall()[0][0]
+
+
+def _score_answer(
+    cursor: duckdb.DuckDBPyConnection,
+    q: Question,
+    source: str,
+    sql: str,
+    params: dict[str, Any],
+    truth: dict[str, str],
+    cell: Callable[..., Cell],
+) -> Cell:
     try:
-        answer = _by_unit(q, run_sql(conn, sql, _bind(sql, params)))
-    except duckdb.Error as err:
-        return cell(CANNOT, f"query failed: {_first_line(err)}")
-    total = len(truth)
-    right = [u for u in truth if _unit_is_right(q, truth[u], answer.get(u, []))]
-    noun = q.unit_noun
-    if len(right) == total:
-        return cell(ANSWERS, f"all {total} {noun} right", total, total)
-    right_units = set(right)
-    # sorted: the truth query's row order is not fixed, and the example named must not change between scorings
-    wrong = sorted((u for u in truth if u not in right_units), key=repr)
-    missing = sum(1 for u in wrong if u not in answer)
-    example = " / ".join(str(v) for v in wrong[0])
-    detail = (f"{len(right)} of {total} {noun} right; {missing} unanswered, {len(wrong) - missing} answered "
-              f"wrongly (e.g. {example})")
-    return cell(PARTIAL if right else CANNOT, detail, len(right), total)
+        answer, _ = _materialize(cursor, _ANSWER, sql, params)
+        compare = comparison_sql(q, truth, answer, truth_table=_TRUTH, answer_table=_ANSWER)
+        result = parse(cursor.execute(compare).fetchall()[0])
+    except (duckdb.Error, MissingColumn) as err:
+        return cell(source, CANNOT, f"query failed: {_first_line(err)}")
+    total, right, noun = result.total, result.right, q.unit_noun
+    if right == total:
+        return cell(source, ANSWERS, f"all {total} {noun} right", total, total)
+    wrong = total - right
+    detail = (f"{right} of {total} {noun} right; {result.missing} unanswered, {wrong - result.missing} answered "
+              f"wrongly (e.g. {result.example})")
+    return cell(source, PARTIAL if right else CANNOT, detail, right, total)
 
 
 def _first_line(err: Exception) -> str:
@@ -174,7 +168,11 @@ def score_answers(
 ) -> list[Cell]:
     """Score every question against every source; store the result in the `answerability` table unless told not."""
     present = sources_with_data(conn, sources)
-    cells = [score_question(conn, q, source, has_data=source in present) for q in questions for source in sources]
+    # Questions are independent: each runs on its own cursor (its own temp tables), two at a time, so one
+    # question's small statements overlap another's scan. Results keep the catalogue's order.
+    with ThreadPoolExecutor(max_workers=_PARALLEL, thread_name_prefix="lens-score") as pool:
+        per_question = pool.map(lambda q: _score_sources(conn, q, sources, present), questions)
+        cells = [c for question_cells in per_question for c in question_cells]
     if store:
         store_answerability(conn, cells)
     return cells

@@ -7,8 +7,9 @@ are replicated in DuckDB SQL with fresh ids (the run tag inside order and workfl
 trace and run ids hashed with the copy number) until the database holds at least N orders. Each size is built in one
 subprocess and scored in another, so the scoring process's peak RSS is the analysis's alone.
 
-Measured per size: `score_answers(conn)` (every question's truth and source SQL, then the order-by-order comparison
-in Python, then the matrix stored), and the SQL alone (`run_sql` of every question for every source, and truth).
+Measured per size: `score_answers(conn)` (every question's truth and source SQL materialized, each answer compared
+with the truth unit by unit in SQL, two questions at a time, then the matrix stored), and the questions' SQL alone
+(`run_sql` of every question for every source, and truth, one after another, rows fetched into Python).
 """
 
 from __future__ import annotations

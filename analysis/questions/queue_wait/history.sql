@@ -10,7 +10,7 @@ WITH activity AS (
     JOIN history_events co ON co.workflow_id = sc.workflow_id AND co.run_id = sc.run_id
      AND co.scheduled_event_id = sc.event_id AND co.event_type = 'ActivityTaskCompleted'
     WHERE sc.event_type = 'ActivityTaskScheduled' AND sc.activity_type <> 'record_order_status'
-      AND regexp_matches(sc.workflow_id, '^(order|invoice)-')
+      AND (sc.workflow_id LIKE 'order-%' OR sc.workflow_id LIKE 'invoice-%')
 )
 SELECT step,
        quantile_cont(exec_ms, 0.5) AS exec_p50_ms, quantile_cont(exec_ms, 0.95) AS exec_p95_ms,

@@ -10,5 +10,5 @@ SELECT attributes->>'$."temporal.activity_type"' AS step,
 FROM spans
 WHERE source = 'history' AND regexp_matches(name, '^(RunActivity|QueueWait):')
   AND attributes->>'$."temporal.activity_type"' <> 'record_order_status'
-  AND regexp_matches(workflow_id, '^(order|invoice)-')
+  AND (workflow_id LIKE 'order-%' OR workflow_id LIKE 'invoice-%')
 GROUP BY 1;

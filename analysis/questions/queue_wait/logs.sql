@@ -12,5 +12,5 @@ SELECT attributes->>'$."temporal.activity_type"' AS step,
 FROM logs
 WHERE event IN ('activity started', 'activity completed')
   AND attributes->>'$."temporal.activity_type"' <> 'record_order_status'
-  AND regexp_matches(workflow_id, '^(order|invoice)-')
+  AND (workflow_id LIKE 'order-%' OR workflow_id LIKE 'invoice-%')
 GROUP BY 1;

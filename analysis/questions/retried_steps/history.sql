@@ -3,17 +3,17 @@
 WITH started AS (
     SELECT workflow_id, run_id, scheduled_event_id, activity_type, attempt, failure_type AS previous_failure_type
     FROM history_events
-    WHERE event_type = 'ActivityTaskStarted' AND attempt > 1 AND regexp_matches(workflow_id, '^(order|invoice)-')
+    WHERE event_type = 'ActivityTaskStarted' AND attempt > 1 AND (workflow_id LIKE 'order-%' OR workflow_id LIKE 'invoice-%')
 ), closed AS (
     SELECT workflow_id, run_id, scheduled_event_id, event_type FROM history_events
     WHERE event_type IN ('ActivityTaskCompleted', 'ActivityTaskFailed', 'ActivityTaskTimedOut')
 )
-SELECT regexp_extract(s.workflow_id, '^(?:order|invoice)-(.+)$', 1) AS order_id, s.activity_type AS step,
+SELECT substr(s.workflow_id, strpos(s.workflow_id, '-') + 1) AS order_id, s.activity_type AS step,
        s.attempt,
        CASE c.event_type WHEN 'ActivityTaskCompleted' THEN 'completed' WHEN 'ActivityTaskFailed' THEN 'failed'
                          ELSE 'timed_out' END AS outcome
 FROM started s JOIN closed c USING (workflow_id, run_id, scheduled_event_id)
 UNION ALL
-SELECT regexp_extract(workflow_id, '^(?:order|invoice)-(.+)$', 1), activity_type, attempt - 1,
+SELECT substr(workflow_id, strpos(workflow_id, '-') + 1), activity_type, attempt - 1,
        CASE WHEN previous_failure_type = 'TimeoutFailure' THEN 'timed_out' ELSE 'failed' END
 FROM started;

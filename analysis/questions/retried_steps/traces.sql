@@ -4,9 +4,9 @@ WITH attempts AS (
     SELECT workflow_id, run_id, activity_id, attributes->>'$."temporal.activity_type"' AS step, attempt,
            attributes->>'$."temporal.outcome"' AS outcome
     FROM spans
-    WHERE source <> 'history' AND name LIKE 'RunActivity:%' AND regexp_matches(workflow_id, '^(order|invoice)-')
+    WHERE source <> 'history' AND name LIKE 'RunActivity:%' AND (workflow_id LIKE 'order-%' OR workflow_id LIKE 'invoice-%')
 )
-SELECT regexp_extract(workflow_id, '^(?:order|invoice)-(.+)$', 1) AS order_id, step, attempt, outcome
+SELECT substr(workflow_id, strpos(workflow_id, '-') + 1) AS order_id, step, attempt, outcome
 FROM attempts a
 WHERE EXISTS (SELECT 1 FROM attempts b WHERE b.workflow_id = a.workflow_id AND b.run_id = a.run_id
                                          AND b.activity_id = a.activity_id AND b.attempt > 1);

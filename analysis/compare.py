@@ -1,0 +1,148 @@
+"""The comparison of one source's answer with the ground truth, as one SQL statement over two tables.
+
+Both sides are materialized first (`truth` once per question, `answer` once per source); the statement built here
+groups them by the question's unit (an order, or a group), compares unit by unit, and returns one row: how many units
+the truth has, how many the answer got right, how many it left unanswered, and one wrong unit to name. Nothing row by
+row comes back to Python, so scoring 10k orders costs what DuckDB costs.
+
+Values compare as the question means them, whatever SQL type each side chose: numbers as numbers (HUGEINT, DECIMAL
+and DOUBLE alike, to 6 decimals), timestamps as instants (with or without time zone), everything else as its text.
+Where the two sides name different columns, or hold a different kind of value in one (a number on one side, text
+on the other), no row can match: a number never equals the string that spells it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from temporal_lens.analysis.catalogue import PER_ORDER_EXACT, Question
+
+_NUMERIC = re.compile(r"^(U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|FLOAT|DOUBLE|REAL|DECIMAL(\(.*\))?)$")
+_NULL = "'∅'"
+_SEPARATOR = "chr(31)"
+
+
+class MissingColumn(ValueError):
+    """The answer (or the truth) lacks a column the question compares."""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    total: int
+    right: int
+    missing: int
+    example: str | None
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _is_numeric(data_type: str) -> bool:
+    return bool(_NUMERIC.match(data_type))
+
+
+def _value(column: str, data_type: str, table: str) -> str:
+    """`column` as a comparable value: a rounded DOUBLE, epoch microseconds, or the column itself."""
+    ref = f"{table}.{quote(column)}"
+    if _is_numeric(data_type):
+        return f"(round(CAST({ref} AS DOUBLE), 6) + 0.0)"  # + 0.0: -0.0 and 0.0 are one number
+    if data_type.startswith(("TIMESTAMP", "DATETIME")):
+        return f"epoch_us({ref})"
+    return ref
+
+
+def _kind(data_type: str) -> str:
+    return "number" if _is_numeric(data_type) else "instant" if data_type.startswith(("TIMESTAMP", "DATETIME")) \
+        else data_type if data_type.endswith("]") else "text"
+
+
+def _text(column: str, data_type: str, table: str) -> str:
+    """`column` as text; a NULL reads differently from every value (values carry a leading '|')."""
+    return f"coalesce('|' || CAST({_value(column, data_type, table)} AS VARCHAR), {_NULL})"
+
+
+def _signature(columns: list[tuple[str, str]], table: str, *, differs: bool = False) -> str:
+    """One text for several columns in name order. `differs`: the other side's columns have other names or kinds
+    of value, so no row of this side may equal one of the other (a number never equals the text spelling it)."""
+    parts = [_text(name, data_type, table) for name, data_type in sorted(columns)]
+    text = "''" if not parts else parts[0] if len(parts) == 1 else f"concat_ws({_SEPARATOR}, {', '.join(parts)})"
+    return f"('≠' || {text})" if differs else text
+
+
+def _differs(ours: list[tuple[str, str]], theirs: list[tuple[str, str]]) -> bool:
+    return sorted((name, _kind(t)) for name, t in ours) != sorted((name, _kind(t)) for name, t in theirs)
+
+
+def _display(unit: list[tuple[str, str]], table: str) -> str:
+    """The unit as people read it (`order-1`, `completed / 2026-11-27`), for naming a wrong one."""
+    return "concat_ws(' / ', " + ", ".join(
+        f"coalesce(CAST({_value(name, data_type, table)} AS VARCHAR), 'None')" for name, data_type in unit
+    ) + ")"
+
+
+def _pick(columns: dict[str, str], names: tuple[str, ...], side: str) -> list[tuple[str, str]]:
+    absent = [name for name in names if name not in columns]
+    if absent:
+        raise MissingColumn(f"the {side} has no column {', '.join(absent)} (it has {', '.join(columns) or 'none'})")
+    return [(name, columns[name]) for name in names]
+
+
+def comparison_sql(q: Question, truth: dict[str, str], answer: dict[str, str], *, truth_table: str,
+                   answer_table: str) -> str:
+    """The statement comparing `answer_table` with `truth_table` for `q`; columns are name -> DuckDB type."""
+    truth_unit, answer_unit = _pick(truth, q.unit, "truth"), _pick(answer, q.unit, "answer")
+    t_unit = _signature(truth_unit, "x")
+    a_unit = _signature(answer_unit, "x", differs=_differs(truth_unit, answer_unit))
+    shown = _display(truth_unit, "x")
+    if q.kind == PER_ORDER_EXACT or not (q.timed or q.observed):
+        t_rest = [(n, t) for n, t in truth.items() if n not in q.unit]
+        a_rest = [(n, t) for n, t in answer.items() if n not in q.unit]
+        t_row, a_row = _signature(t_rest, "x"), _signature(a_rest, "x", differs=_differs(t_rest, a_rest))
+        # Per unit, the sorted list of its rows' texts: equal lists, equal rows (duplicates included).
+        ordered = lambda row: f"list({row} ORDER BY {row})" if row != "''" else "list('')"  # noqa: E731
+        return f"""
+            WITH tu AS (SELECT {t_unit} AS u, any_value({shown}) AS shown, {ordered(t_row)} AS rows
+                        FROM {truth_table} AS x GROUP BY 1),
+                 au AS (SELECT {a_unit} AS u, {ordered(a_row)} AS rows FROM {answer_table} AS x GROUP BY 1)
+            SELECT count(*), count(*) FILTER (WHERE au.rows = tu.rows), count(*) FILTER (WHERE au.u IS NULL),
+                   min(tu.shown) FILTER (WHERE au.rows IS DISTINCT FROM tu.rows)
+            FROM tu LEFT JOIN au USING (u)"""
+
+    truth_key, answer_key = _pick(truth, q.key, "truth"), _pick(answer, q.key, "answer")
+    timed_truth = _pick(truth, tuple(t for _, t in q.timed), "truth")
+    _pick(answer, tuple(a for a, _ in q.timed) + q.observed, "answer")
+    below, above = q.tolerance_ms
+    checks = ["TRUE"]
+    for (answer_column, _), (truth_column, _) in zip(q.timed, timed_truth, strict=True):
+        got, floor = f"a.{quote(answer_column)}", f"t.{quote(truth_column)}"
+        checks.append(f"{got} IS NOT NULL AND CAST({got} AS DOUBLE) BETWEEN {floor} - {below} AND {floor} + {above}")
+    for column in q.observed:
+        got = f"a.{quote(column)}"
+        checks.append(f"{got} IS NOT NULL" + (f" AND {got} > 0" if _is_numeric(answer[column]) else ""))
+    t_key = _signature(truth_key, "x")
+    a_key = _signature(answer_key, "x", differs=_differs(truth_key, answer_key))
+    # Per unit: the answer names each key once, names only keys the truth has, as many as the truth has (so the
+    # same set), and every truth row's key is answered within tolerance (timed) and present (observed).
+    return f"""
+        WITH tk AS (SELECT *, {t_unit} AS _u, {t_key} AS _k, {shown} AS _shown FROM {truth_table} AS x),
+             ak AS (SELECT *, {a_unit} AS _u, {a_key} AS _k FROM {answer_table} AS x),
+             tu AS (SELECT _u AS u, any_value(_shown) AS shown, count(*) AS n, count(DISTINCT _k) AS keys
+                    FROM tk GROUP BY 1),
+             au AS (SELECT _u AS u, count(*) AS n, count(DISTINCT _k) AS keys FROM ak GROUP BY 1),
+             hit AS (SELECT t._u AS u, count(DISTINCT t._k) AS keys,
+                            count(*) FILTER (WHERE {' AND '.join(f'({c})' for c in checks)}) AS ok
+                     FROM tk AS t JOIN ak AS a ON t._u = a._u AND t._k = a._k GROUP BY 1),
+             judged AS (SELECT tu.u, tu.shown, au.u IS NULL AS missing,
+                               coalesce(au.n = au.keys AND hit.keys = au.keys AND au.keys = tu.keys AND hit.ok = tu.n,
+                                        FALSE) AS good
+                        FROM tu LEFT JOIN au USING (u) LEFT JOIN hit USING (u))
+        SELECT count(*), count(*) FILTER (WHERE good), count(*) FILTER (WHERE missing),
+               min(shown) FILTER (WHERE NOT good)
+        FROM judged"""
+
+
+def parse(row: tuple) -> Comparison:
+    total, right, missing, example = row
+    return Comparison(int(total), int(right), int(missing), example)

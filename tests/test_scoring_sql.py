@@ -1,0 +1,182 @@
+"""Scoring compares in SQL: checked on hand-made tables for each rule, and against a plain Python reading of the
+same rules on every cell of a real study database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from temporal_lens.analysis import CATALOGUE, SOURCES, Question, run_sql, score_answers
+from temporal_lens.analysis.catalogue import AGGREGATE, PER_ORDER_EXACT, PER_ORDER_MEASURE, PER_ORDER_TIMING
+from temporal_lens.analysis.compare import MissingColumn, comparison_sql, parse
+
+
+def _compare(q: Question, truth_sql: str, answer_sql: str) -> tuple[int, int, int, str | None]:
+    conn = duckdb.connect()
+    conn.execute(f"CREATE TABLE truth AS {truth_sql}")
+    conn.execute(f"CREATE TABLE answer AS {answer_sql}")
+    columns = {t: {n: ty for n, ty, *_ in conn.execute(f"DESCRIBE {t}").fetchall()} for t in ("truth", "answer")}
+    sql = comparison_sql(q, columns["truth"], columns["answer"], truth_table="truth", answer_table="answer")
+    result = parse(conn.execute(sql).fetchall()[0])
+    return result.total, result.right, result.missing, result.example
+
+
+EXACT = Question(id="t_exact", text="?", category="state")
+TIMED = Question(id="t_timed", text="?", category="timing", kind=PER_ORDER_TIMING, key=("step",),
+                 timed=(("ms", "floor_ms"),), tolerance_ms=(10.0, 100.0))
+
+
+def test_numbers_compare_as_numbers_whatever_their_type() -> None:
+    truth = "SELECT 'o1' AS order_id, 5::HUGEINT AS n UNION ALL SELECT 'o2', 2::BIGINT"
+    answer = "SELECT 'o1' AS order_id, 5.0000001::DOUBLE AS n UNION ALL SELECT 'o2', 2.5::DECIMAL(4, 1)"
+    assert _compare(EXACT, truth, answer) == (2, 1, 0, "o2")
+
+
+def test_a_number_never_equals_the_text_spelling_it() -> None:
+    truth = "SELECT 'o1' AS order_id, 5.0::DOUBLE AS n"
+    assert _compare(EXACT, truth, "SELECT 'o1' AS order_id, '5.0' AS n") == (1, 0, 0, "o1")
+
+
+def test_null_differs_from_every_value() -> None:
+    truth = "SELECT 'o1' AS order_id, NULL::VARCHAR AS s UNION ALL SELECT 'o2', 'x'"
+    answer = "SELECT 'o1' AS order_id, '∅' AS s UNION ALL SELECT 'o2', 'x'"
+    assert _compare(EXACT, truth, answer) == (2, 1, 0, "o1")
+    assert _compare(EXACT, truth, truth) == (2, 2, 0, None)
+
+
+def test_instants_compare_across_time_zone_types() -> None:
+    truth = "SELECT 'o1' AS order_id, TIMESTAMPTZ '2026-01-01 01:00:00+01' AS at"
+    assert _compare(EXACT, truth, "SELECT 'o1' AS order_id, TIMESTAMP '2026-01-01 00:00:00' AS at")[1] == 1
+    assert _compare(EXACT, truth, "SELECT 'o1' AS order_id, TIMESTAMP '2026-01-01 01:00:00' AS at")[1] == 0
+
+
+def test_rows_are_a_multiset_and_column_names_matter() -> None:
+    truth = "SELECT 'o1' AS order_id, 'a' AS step UNION ALL SELECT 'o1', 'a' UNION ALL SELECT 'o1', 'b'"
+    assert _compare(EXACT, truth, "SELECT 'o1' AS order_id, unnest(['b', 'a', 'a']) AS step")[1] == 1
+    assert _compare(EXACT, truth, "SELECT 'o1' AS order_id, unnest(['a', 'b']) AS step")[1] == 0
+    assert _compare(EXACT, truth, "SELECT 'o1' AS order_id, unnest(['a', 'a', 'b']) AS stage")[1] == 0
+
+
+def test_units_the_answer_lacks_are_unanswered_and_extra_units_do_not_count() -> None:
+    truth = "SELECT unnest(['o1', 'o2', 'o3']) AS order_id, 1 AS n"
+    answer = "SELECT unnest(['o1', 'o9']) AS order_id, 1 AS n"
+    assert _compare(EXACT, truth, answer) == (3, 1, 2, "o2")
+
+
+def test_aggregate_units_are_groups_of_several_columns() -> None:
+    q = Question(id="t_agg", text="?", category="across", kind=AGGREGATE, unit=("day", "customer"))
+    day = "DATE '2026-11-27'"
+    truth = f"SELECT {day} AS day, 'c1' AS customer, 300 AS cents UNION ALL SELECT {day}, 'c2', 5"
+    answer = f"SELECT {day} AS day, 'c1' AS customer, 300.0 AS cents UNION ALL SELECT {day}, 'c2', 6"
+    assert _compare(q, truth, answer) == (2, 1, 0, "2026-11-27 / c2")
+
+
+def test_timed_answers_fall_within_tolerance_of_the_floor() -> None:
+    truth = "SELECT 'o1' AS order_id, unnest(['a', 'b']) AS step, 100.0 AS floor_ms"
+    assert _compare(TIMED, truth, "SELECT 'o1' AS order_id, unnest(['a', 'b']) AS step, 195 AS ms")[1] == 1
+    assert _compare(TIMED, truth, "SELECT 'o1' AS order_id, unnest(['a', 'b']) AS step, 89 AS ms")[1] == 0
+    assert _compare(TIMED, truth, "SELECT 'o1' AS order_id, unnest(['a', 'b']) AS step, NULL AS ms")[1] == 0
+
+
+def test_timed_keys_must_be_the_truths_each_named_once() -> None:
+    truth = "SELECT 'o1' AS order_id, unnest(['a', 'b']) AS step, 100.0 AS floor_ms"
+    duplicate = "SELECT 'o1' AS order_id, unnest(['a', 'b', 'b']) AS step, 120 AS ms"
+    extra = "SELECT 'o1' AS order_id, unnest(['a', 'b', 'c']) AS step, 120 AS ms"
+    short = "SELECT 'o1' AS order_id, 'a' AS step, 120 AS ms"
+    for answer in (duplicate, extra, short):
+        assert _compare(TIMED, truth, answer) == (1, 0, 0, "o1"), answer
+
+
+def test_observed_columns_must_be_present_and_positive() -> None:
+    q = Question(id="t_measure", text="?", category="cost", kind=PER_ORDER_MEASURE, observed=("bytes",))
+    truth = "SELECT unnest(['o1', 'o2', 'o3']) AS order_id"
+    answer = "SELECT 'o1' AS order_id, 10 AS bytes UNION ALL SELECT 'o2', 0 UNION ALL SELECT 'o3', NULL"
+    assert _compare(q, truth, answer) == (3, 1, 0, "o2")
+
+
+def test_a_missing_column_is_named() -> None:
+    with pytest.raises(MissingColumn, match="answer has no column ms"):
+        _compare(TIMED, "SELECT 'o1' AS order_id, 'a' AS step, 1.0 AS floor_ms",
+                 "SELECT 'o1' AS order_id, 'a' AS step, 1 AS duration")
+    with pytest.raises(MissingColumn, match="answer has no column order_id"):
+        _compare(EXACT, "SELECT 'o1' AS order_id", "SELECT 'o1' AS id")
+
+
+# ---- the same rules read plainly in Python, applied to every cell of a real study ---------------------------------
+
+
+def _normal(value: Any) -> Any:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int | float | Decimal):
+        return round(float(value), 6)
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC)
+    return value
+
+
+def _reference(q: Question, truth: list[dict], answer: list[dict]) -> tuple[int, int, int]:
+    """(units, right, unanswered) by the rules the catalogue states, row by row."""
+    def by_unit(rows: list[dict]) -> dict[tuple, list[dict]]:
+        grouped: dict[tuple, list[dict]] = defaultdict(list)
+        for row in rows:
+            grouped[tuple(_normal(row[c]) for c in q.unit)].append(row)
+        return grouped
+
+    def rows(group: list[dict]) -> list:
+        return sorted((sorted((k, _normal(v)) for k, v in r.items() if k not in q.unit) for r in group), key=repr)
+
+    def right(expected: list[dict], got: list[dict]) -> bool:
+        if q.kind == PER_ORDER_EXACT or not (q.timed or q.observed):
+            return rows(expected) == rows(got)
+        key = lambda row: tuple(_normal(row[k]) for k in q.key)  # noqa: E731
+        answered = {key(r): r for r in got}
+        if len(answered) != len(got) or set(answered) != {key(r) for r in expected}:
+            return False
+        below, above = q.tolerance_ms
+        for row in expected:
+            match = answered[key(row)]
+            for answer_column, truth_column in q.timed:
+                value = match[answer_column]
+                if value is None or not row[truth_column] - below <= float(value) <= row[truth_column] + above:
+                    return False
+            if any(match[c] is None or (isinstance(match[c], int | float | Decimal) and match[c] <= 0)
+                   for c in q.observed):
+                return False
+        return True
+
+    truth_units, answer_units = by_unit(truth), by_unit(answer)
+    good = sum(1 for u, expected in truth_units.items() if right(expected, answer_units.get(u, [])))
+    return len(truth_units), good, sum(1 for u in truth_units if u not in answer_units)
+
+
+def _bind(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if f"${k}" in sql}
+
+
+def test_sql_scoring_agrees_with_the_plain_reading_on_a_real_study(study_run: tuple[Path, str]) -> None:
+    run_dir, _ = study_run
+    with duckdb.connect(str(run_dir / "lens.duckdb"), read_only=True) as conn:
+        cells = {c.id: c for c in score_answers(conn, store=False)}
+        compared = 0
+        for q in CATALOGUE:
+            params_sql = q.params_sql()
+            params = run_sql(conn, params_sql)[0] if params_sql else {}
+            truth = run_sql(conn, q.truth_sql(), _bind(q.truth_sql(), params))
+            for source in SOURCES:
+                sql = q.sql(source)
+                cell = cells[f"{q.id}/{source}"]
+                if sql is None or not truth or cell.reason == "no data collected":
+                    continue
+                total, right, missing = _reference(q, truth, run_sql(conn, sql, _bind(sql, params)))
+                assert (cell.orders_total, cell.orders_right) == (total, right), cell
+                if right < total:
+                    assert f"{missing} unanswered" in cell.reason, cell
+                compared += 1
+    assert compared >= 60
