@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
@@ -58,7 +60,8 @@ class BatchWriter:
     """Writes Arrow batches into one connection from any thread, one transaction per batch.
 
     A batch lands whole or not at all; rows whose primary key is already present are skipped, so re-sending a
-    batch (an exporter's retry, a collector run twice) never duplicates.
+    batch (an exporter's retry, a collector run twice) never duplicates. A table without a primary key
+    (`history_events`) relies on `replace_where` instead: the writer replaces whole units it holds once each.
     """
 
     def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
@@ -69,35 +72,61 @@ class BatchWriter:
     def connection(self) -> duckdb.DuckDBPyConnection:
         return self._conn
 
-    def insert(self, table: str, batch: pa.Table, *, replace_where: tuple[str, list] | None = None) -> int:
+    def insert(
+        self, table: str, batch: pa.Table, *, replace_where: tuple[str, list] | None = None, keyed: bool = True
+    ) -> int:
         """Insert `batch` into `table`; returns the number of rows newly stored.
 
         Args:
             replace_where: optional `(sql_condition, params)`; matching rows are deleted in the same transaction
                 first, so a re-collected unit (one workflow run, one log file) replaces its earlier copy.
+            keyed: the table has a primary key, and rows already present are skipped; False for a table without.
         """
-        if not _IDENTIFIER.fullmatch(table):
-            raise ValueError(f"not a table name: {table!r}")
+        return self.insert_together([Part(table, batch, replace_where, keyed)])[0]
+
+    def insert_together(self, parts: Sequence[Part]) -> list[int]:
+        """Insert several batches (into one table or several, in order) in one transaction: all land or none.
+        Returns the rows newly stored per part."""
+        for part in parts:
+            if not _IDENTIFIER.fullmatch(part.table):
+                raise ValueError(f"not a table name: {part.table!r}")
+        stored = []
         with self._lock:
             cursor = self._conn.cursor()
             try:
                 cursor.execute("BEGIN TRANSACTION")
-                if replace_where is not None:
-                    condition, params = replace_where
-                    cursor.execute(f"DELETE FROM {table} WHERE {condition}", params)
-                before = cursor.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-                if batch.num_rows:
-                    cursor.register("_lens_batch", batch)
-                    cursor.execute(f"INSERT OR IGNORE INTO {table} BY NAME SELECT * FROM _lens_batch")
-                    cursor.unregister("_lens_batch")
-                after = cursor.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+                for part in parts:
+                    stored.append(self._insert(cursor, part))
                 cursor.execute("COMMIT")
             except BaseException:
                 cursor.execute("ROLLBACK")
                 raise
             finally:
                 cursor.close()
-        return after - before
+        return stored
+
+    @staticmethod
+    def _insert(cursor: duckdb.DuckDBPyConnection, part: Part) -> int:
+        if part.replace_where is not None:
+            condition, params = part.replace_where
+            cursor.execute(f"DELETE FROM {part.table} WHERE {condition}", params)
+        before = cursor.execute(f"SELECT count(*) FROM {part.table}").fetchall()[0][0]
+        if part.batch.num_rows:
+            cursor.register("_lens_batch", part.batch)
+            verb = "INSERT OR IGNORE" if part.keyed else "INSERT"
+            cursor.execute(f"{verb} INTO {part.table} BY NAME SELECT * FROM _lens_batch")
+            cursor.unregister("_lens_batch")
+        return cursor.execute(f"SELECT count(*) FROM {part.table}").fetchall()[0][0] - before
+
+
+@dataclass(frozen=True)
+class Part:
+    """One batch for `BatchWriter.insert_together`; fields as `BatchWriter.insert` takes them."""
+
+    table: str
+    batch: pa.Table
+    replace_where: tuple[str, list] | None = None
+    keyed: bool = True
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

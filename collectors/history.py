@@ -12,7 +12,9 @@ import base64
 import contextlib
 import json
 import re
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,7 +37,7 @@ from temporalio.converter import default as default_converter
 from temporalio.service import RPCError, RPCStatusCode
 
 from temporal_lens.collectors import history_json
-from temporal_lens.collectors.db import BatchWriter
+from temporal_lens.collectors.db import BatchWriter, Part
 
 HISTORY_EVENTS_SCHEMA = pa.schema(
     [
@@ -224,8 +226,8 @@ async def collect_histories(
 
     Incremental: a run the `workflows` table already holds as closed is skipped (its history cannot change); new
     runs and runs that were still open last time are fetched. Histories are fetched with at most `concurrency`
-    requests in flight; every `runs_per_batch` runs are written in one transaction per table, replacing those
-    runs' earlier rows, `workflows` last, so a run interrupted half-written is fetched again next time.
+    requests in flight; every `runs_per_batch` runs are written in one transaction (their `history_events` and
+    `workflows` rows together), replacing those runs' earlier rows, so an interrupted run is fetched again.
 
     Args:
         full: fetch every listed run, closed and stored or not.
@@ -303,12 +305,13 @@ def load_history_files(
     *,
     namespace: str = "default",
     pattern: str = "*.json",
-    runs_per_batch: int = 200,
+    runs_per_batch: int = 500,
 ) -> CollectResult:
     """Load many history JSON files (and every `pattern` file directly inside each folder), batched.
 
     A file that is not a history is named in `errors` and the others still load; every `runs_per_batch` files
-    are read by DuckDB in one SQL statement (see `history_json`) and written in one transaction per table.
+    (fewer when they are large: at most 64 MiB of files to a batch) are read by DuckDB in one SQL statement (see
+    `history_json`), two batches at a time, and written in one transaction.
     Loading again replaces the same runs' rows. Payloads inside `attributes` stay base64 as in the files.
     """
     if runs_per_batch < 1:
@@ -317,17 +320,59 @@ def load_history_files(
     for given in paths_or_dirs:
         given = Path(given)
         paths += sorted(given.glob(pattern)) if given.is_dir() else [given]
+    # A file named twice (given alone and inside its folder) is read once, where it was first named.
+    first: dict[Path, Path] = {}
+    for path in paths:
+        first.setdefault(_same_file(path), path)
+    paths = list(first.values())
     runs = events = 0
     warnings: list[str] = []
     errors: list[str] = []
-    for start in range(0, len(paths), runs_per_batch):
-        batch_runs, batch_events, batch_warnings, batch_errors = _load_batch(
-            writer, namespace, paths[start : start + runs_per_batch]
-        )
-        runs, events = runs + batch_runs, events + batch_events
-        warnings += batch_warnings
-        errors += batch_errors
+    batches = list(_batches(paths, runs_per_batch, _BATCH_BYTES))
+    # DuckDB reads one batch of files on one thread: two batches are read at once, each on its own cursor, while
+    # this thread writes the batch before them (in order; at most _READ_AHEAD batches held in memory).
+    options = {"namespace": namespace}
+    with ThreadPoolExecutor(max_workers=_READERS, thread_name_prefix="lens-history-read") as pool:
+        ahead = deque(pool.submit(_read_fast, writer.connection, batch, options) for batch in batches[:_READ_AHEAD])
+        for index, batch in enumerate(batches):
+            fast = ahead.popleft().result()
+            if index + _READ_AHEAD < len(batches):
+                ahead.append(pool.submit(_read_fast, writer.connection, batches[index + _READ_AHEAD], options))
+            batch_runs, batch_events, batch_warnings, batch_errors = _write_batch(writer, namespace, batch, fast)
+            runs, events = runs + batch_runs, events + batch_events
+            warnings += batch_warnings
+            errors += batch_errors
     return CollectResult(runs=runs, events=events, fetched=runs, warnings=tuple(warnings), errors=tuple(errors))
+
+
+_READERS = 2
+_READ_AHEAD = 3
+_BATCH_BYTES = 64 * 1024 * 1024  # a batch's files together, so batches in flight stay small whatever the files
+
+
+def _batches(paths: Sequence[Path], files: int, max_bytes: int) -> Iterator[list[Path]]:
+    """`paths` in order, at most `files` to a batch and at most `max_bytes` of them (a larger file goes alone)."""
+    batch: list[Path] = []
+    size = 0
+    for path in paths:
+        try:
+            length = path.stat().st_size
+        except OSError:
+            length = 0  # the loader names what is wrong with it
+        if batch and (len(batch) >= files or size + length > max_bytes):
+            yield batch
+            batch, size = [], 0
+        batch.append(path)
+        size += length
+    if batch:
+        yield batch
+
+
+def _same_file(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except OSError:
+        return path
 
 
 def _load_batch(
@@ -339,20 +384,41 @@ def _load_batch(
     run_id: str | None = None,
     raise_errors: bool = False,
 ) -> tuple[int, int, tuple[str, ...], tuple[str, ...]]:
-    """Load `paths` in one transaction per table: (runs, events, warnings, errors).
-
-    DuckDB reads the batch in one statement; a batch it cannot read as a whole is read file by file, and a file
-    the fast path does not vouch for is read the protobuf way, which loads it or says why it is not a history.
-    """
-    fast_paths = [path for path in paths if history_json.fast_readable(path)]
-    batches: list[history_json.FastBatch] = []
+    """Load `paths` in one transaction: (runs, events, warnings, errors)."""
     options = {"namespace": namespace, "workflow_id": workflow_id, "run_id": run_id}
+    fast = _read_fast(writer.connection, paths, options)
+    return _write_batch(writer, namespace, paths, fast, workflow_id=workflow_id, run_id=run_id,
+                        raise_errors=raise_errors)
+
+
+def _read_fast(
+    conn: duckdb.DuckDBPyConnection, paths: Sequence[Path], options: Mapping[str, Any]
+) -> list[history_json.FastBatch]:
+    """DuckDB reads the batch in one statement; a batch it cannot read as a whole is read file by file (a file it
+    cannot read at all is left to the protobuf way, which says what is wrong with it)."""
+    fast_paths = [path for path in paths if history_json.fast_readable(path)]
     try:
-        batches.append(history_json.read_history_batch(writer.connection, fast_paths, **options))
+        return [history_json.read_history_batch(conn, fast_paths, **options)]
     except duckdb.Error:
+        batches = []
         for path in fast_paths:
-            with contextlib.suppress(duckdb.Error):  # the slow path below names what is wrong with it
-                batches.append(history_json.read_history_batch(writer.connection, [path], **options))
+            with contextlib.suppress(duckdb.Error):  # the slow path names what is wrong with it
+                batches.append(history_json.read_history_batch(conn, [path], **options))
+        return batches
+
+
+def _write_batch(
+    writer: BatchWriter,
+    namespace: str,
+    paths: Sequence[Path],
+    batches: Sequence[history_json.FastBatch],
+    *,
+    workflow_id: str | None = None,
+    run_id: str | None = None,
+    raise_errors: bool = False,
+) -> tuple[int, int, tuple[str, ...], tuple[str, ...]]:
+    """Write what the fast path read, and read the files it did not vouch for the protobuf way (which loads each
+    or says why it is not a history); one transaction: (runs, events, warnings, errors)."""
     fast_rows: dict[Path, dict[str, Any]] = {}
     for batch in batches:
         for fast in batch.runs:
@@ -372,7 +438,13 @@ def _load_batch(
             errors.append(str(err) if isinstance(err, HistoryFileError) else f"{path}: {err.strerror or err}")
             continue
         warnings += _unknown_warnings(path, unknown)
-        slow.append(_Run(history.workflow_id, run_id or history.run_id, history, None, unknown))
+        slow.append(_Run(history.workflow_id, run_id or history.run_id, history, None, unknown, path))
+    # Two files holding one run: the later file's copy is written, once.
+    key_of = {path: (row["workflow_id"], row["run_id"]) for path, row in fast_rows.items()}
+    key_of.update({run.path: (run.workflow_id, run.run_id) for run in slow})
+    last = {key_of[path]: path for path in paths if path in key_of}
+    fast_rows = {path: row for path, row in fast_rows.items() if last[key_of[path]] == path}
+    slow = list({key_of[run.path]: run for run in slow if last[key_of[run.path]] == run.path}.values())
     fast_events = [
         batch.events.filter(pc.is_in(batch.events.column("_file"), pa.array([str(p) for p in fast_rows], pa.string())))
         .drop_columns(["_file"])
@@ -420,7 +492,7 @@ class _Run:
     history: WorkflowHistory
     execution: WorkflowExecution | None = None
     unknown_events: Mapping[int, tuple[str, str]] = field(default_factory=dict)
-
+    path: Path | None = None  # the file it was read from
 
 _SKIPPED: Any = object()
 _PASCAL = re.compile(r"(?<!^)(?=[A-Z])")
@@ -561,7 +633,9 @@ def _write_runs(
     flat_workflows: Sequence[Mapping[str, Any]] = (),
 ) -> int:
     """Write `runs` (flattened here) and already flattened runs (`flat_events`, `flat_workflows`) in one
-    transaction per table, replacing those runs' earlier rows."""
+    transaction, replacing those runs' earlier rows."""
+    # A run listed twice (it moved in visibility while being listed) is written once, its last copy.
+    runs = list({(run.workflow_id, run.run_id): run for run in runs}.values())
     keys = [(run.workflow_id, run.run_id) for run in runs]
     keys += [(row["workflow_id"], row["run_id"]) for row in flat_workflows]
     if not keys:
@@ -580,11 +654,13 @@ def _write_runs(
             ),
         ]
     )
-    writer.insert("history_events", events, replace_where=(condition, params))
     rows = [*flat_workflows]
     rows += [workflow_row(run.history, run.execution, namespace=namespace, run_id=run.run_id) for run in runs]
-    # Written last: the incremental collection trusts a closed `workflows` row to mean its events are stored.
-    writer.insert("workflows", _workflows_table(rows), replace_where=(condition, params))
+    # One transaction: the incremental collection trusts a closed `workflows` row to mean its events are stored.
+    writer.insert_together([
+        Part("history_events", events, (condition, params), keyed=False),
+        Part("workflows", _workflows_table(rows), (condition, params)),
+    ])
     return events.num_rows
 
 

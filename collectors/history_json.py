@@ -118,10 +118,8 @@ def _retry_state_pairs() -> list[tuple[str, str]]:
     return pairs
 
 
-def _structures() -> tuple[str, str]:
-    """json_transform structures: one event (its attributes kept as JSON), and the fields read from attributes."""
-    event: dict[str, Any] = {"eventId": "VARCHAR", "eventTime": "VARCHAR", "eventType": "VARCHAR"}
-    event.update(dict.fromkeys(_attribute_keys(), "JSON"))
+def _structure() -> str:
+    """The json_transform structure of the fields read from an event's attributes."""
     failure: dict[str, Any] = {"message": "VARCHAR"}
     failure.update(dict.fromkeys(_failure_info_keys(), "JSON"))
     failure["applicationFailureInfo"] = {"type": "VARCHAR"}
@@ -149,15 +147,12 @@ def _structures() -> tuple[str, str]:
         "parentWorkflowExecution": {"workflowId": "VARCHAR", "runId": "VARCHAR"},
         "searchAttributes": "JSON",
     }
-    return json.dumps(event), json.dumps(attributes)
+    return json.dumps(attributes)
 
 
 def _build_sql() -> tuple[str, str, str]:
-    event_structure, attribute_structure = _structures()
-    keys = _attribute_keys()
-    present = " + ".join(f"(ev.{k} IS NOT NULL)::INTEGER" for k in keys)
-    attrs = "coalesce(" + ", ".join(f"ev.{k}" for k in keys) + ")"
-    attr_key = "CASE " + " ".join(f"WHEN ev.{k} IS NOT NULL THEN '{k}'" for k in keys) + " END"
+    attribute_structure = _structure()
+    known_keys = "[" + ", ".join(_sql_string(k) for k in _attribute_keys()) + "]"
 
     def failure_type(f: str) -> str:
         infos = [k for k in _failure_info_keys() if k != "applicationFailureInfo"]
@@ -174,31 +169,42 @@ def _build_sql() -> tuple[str, str, str]:
     # 1. Every event of every file, parsed once, with what its own attributes say.
     stage = f"""
 CREATE OR REPLACE TEMP TABLE _lens_fast_events AS
-WITH raw AS (
-    SELECT filename AS file, content, json_valid(content) AS ok FROM read_text($paths)
-), docs AS (
-    SELECT file, ok, CASE
-        WHEN NOT ok THEN NULL
-        WHEN json_type(content) = 'ARRAY' THEN json_transform(content, '[{event_structure}]')
-        WHEN json_type(content) = 'OBJECT' THEN json_transform(content, '{{"events": [{event_structure}]}}').events
-    END AS events FROM raw
+WITH docs AS (
+    -- one parse per file: an object's events, else a bare list of events; NULL for anything else (not JSON)
+    SELECT filename AS file,
+        coalesce(try(json_transform(content, '{{"events": ["JSON"]}}').events),
+                 try(json_transform(content, '["JSON"]'))) AS events
+    FROM read_text($paths)
 ), files AS (
-    SELECT file, ok, events, coalesce(len(events), 0) AS n_events FROM docs
+    SELECT file, events, coalesce(len(events), 0) AS n_events FROM docs
 ), unnested AS (
-    SELECT file, n_events, unnest(events) AS ev, unnest(generate_series(1, n_events)) AS pos
+    SELECT file, n_events, unnest(events) AS event, unnest(generate_series(1, n_events)) AS pos
     FROM files WHERE n_events > 0
+), keyed AS (
+    -- an event is an object with eventId, eventTime, eventType and one *EventAttributes object
+    SELECT file, n_events, pos, head.eventId AS event_id_text, head.eventTime AS event_time_text,
+        head.eventType AS event_type_text,
+        list_filter(json_keys(event), lambda k: suffix(k, 'EventAttributes')) AS attr_keys,
+        event
+    FROM (SELECT *, json_transform(event, '{{"eventId": "VARCHAR", "eventTime": "VARCHAR", "eventType": "VARCHAR"}}')
+                    AS head FROM unnested)
 ), typed AS (
-    SELECT file, n_events, pos, ev, {attrs} AS attrs, {attr_key} AS attr_key, {present} AS n_attrs,
+    SELECT file, n_events, pos, event_id_text, event_time_text,
+        CASE WHEN len(attr_keys) = 1 THEN json_extract(event, '$."' || attr_keys[1] || '"') END AS attrs,
+        attr_keys[1] AS attr_key,
+        CASE WHEN attr_keys IS NULL THEN 99
+             WHEN len(attr_keys) = 1 AND NOT list_contains({known_keys}, attr_keys[1]) THEN 99
+             ELSE len(attr_keys) END AS n_attrs,
         types.camel AS event_type
-    FROM unnested LEFT JOIN (VALUES {_values(_event_type_pairs())}) AS types(spelling, camel)
-        ON types.spelling = ev.eventType
+    FROM keyed LEFT JOIN (VALUES {_values(_event_type_pairs())}) AS types(spelling, camel)
+        ON types.spelling = event_type_text
 ), flat AS (
     SELECT *, json_transform(attrs, '{attribute_structure}') AS t FROM typed
 )
 SELECT
     file, n_events, pos, attr_key, attrs,
-    TRY_CAST(ev.eventId AS BIGINT) AS event_id,
-    TRY_CAST(ev.eventTime AS TIMESTAMPTZ) AS event_time,
+    TRY_CAST(event_id_text AS BIGINT) AS event_id,
+    TRY_CAST(event_time_text AS TIMESTAMPTZ) AS event_time,
     event_type,
     coalesce(nullif(t.taskQueue.normalName, ''), nullif(t.taskQueue.name, '')) AS own_queue,
     coalesce(t.activityId, '') AS own_activity_id,
@@ -224,8 +230,8 @@ SELECT
     t.parentWorkflowExecution.workflowId AS parent_workflow_id,
     t.parentWorkflowExecution.runId AS parent_run_id,
     t.searchAttributes AS search_attributes,
-    (ev.eventId IS NOT NULL AND TRY_CAST(ev.eventId AS BIGINT) IS NOT NULL
-        AND (ev.eventTime IS NULL OR TRY_CAST(ev.eventTime AS TIMESTAMPTZ) IS NOT NULL)
+    (event_id_text IS NOT NULL AND TRY_CAST(event_id_text AS BIGINT) IS NOT NULL
+        AND (event_time_text IS NULL OR TRY_CAST(event_time_text AS TIMESTAMPTZ) IS NOT NULL)
         AND event_type IS NOT NULL AND n_attrs <= 1
         AND (attrs IS NULL OR json_type(attrs) = 'OBJECT')
         AND {int_ok("attempt")} AND {int_ok("scheduledEventId")} AND {int_ok("startedEventId")}

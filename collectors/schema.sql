@@ -1,6 +1,8 @@
 -- Tables the collectors write: one family per source. Stable names and columns (see DESIGN.md); more may be added.
 
--- One row per history event, flattened from Temporal's event history.
+-- One row per history event, flattened from Temporal's event history. Unique per (namespace, workflow_id, run_id,
+-- event_id) by how it is written, not by an index: a run's events are replaced whole (delete, then insert, in one
+-- transaction) and a batch holds each run once; an index on four columns would double the cost of every load.
 CREATE TABLE IF NOT EXISTS history_events (
     namespace          VARCHAR NOT NULL,
     workflow_id        VARCHAR NOT NULL,
@@ -21,8 +23,7 @@ CREATE TABLE IF NOT EXISTS history_events (
     signal_name        VARCHAR,
     update_name        VARCHAR,
     identity           VARCHAR,
-    attributes         JSON,
-    PRIMARY KEY (namespace, workflow_id, run_id, event_id)
+    attributes         JSON
 );
 
 -- One row per workflow execution (run), from visibility plus the collected history. It is also the incremental

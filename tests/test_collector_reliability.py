@@ -226,6 +226,46 @@ def test_reloading_history_files_is_idempotent(tmp_path: Path) -> None:
     conn.close()
 
 
+@pytest.mark.parametrize("runs_per_batch", [1, 10])
+def test_one_run_in_several_files_is_stored_once(tmp_path: Path, runs_per_batch: int) -> None:
+    """history_events has no unique index (it would double the cost of loading): a run named twice must still
+    land once, whether the copies share a batch or not, and whether a file is named twice or two files hold it."""
+    (tmp_path / "a").mkdir()
+    first = tmp_path / "a" / "h0.json"
+    first.write_text(history_json("order-0", "run-0", activities=1))
+    second = tmp_path / "a" / "h1.json"
+    second.write_text(history_json("order-0", "run-0", activities=2))  # a later export of the same run
+    other = tmp_path / "a" / "h2.json"
+    other.write_text(history_json("order-2", "run-2", activities=1))
+    conn = open_database(tmp_path / "lens.duckdb")
+    result = load_history_files(BatchWriter(conn), [first, tmp_path / "a", tmp_path / "a" / ".." / "a" / "h2.json"],
+                                runs_per_batch=runs_per_batch)
+    assert not result.errors
+    per_run = dict(conn.execute(
+        "SELECT run_id, count(*) FROM history_events GROUP BY ALL").fetchall())
+    duplicates = conn.execute("SELECT count(*) FROM (SELECT workflow_id, run_id, event_id FROM history_events "
+                              "GROUP BY ALL HAVING count(*) > 1)").fetchall()[0][0]
+    lengths = dict(conn.execute("SELECT run_id, history_length FROM workflows").fetchall())
+    conn.close()
+    assert duplicates == 0
+    # the copy read last (h1, with two activities) is the one stored
+    assert per_run == {"run-0": 2 + 3 * 2, "run-2": 2 + 3} == lengths
+
+
+def test_batches_are_bounded_by_files_and_bytes(tmp_path: Path) -> None:
+    from temporal_lens.collectors.history import _batches
+
+    sizes = [10, 10, 50, 200, 10, 10, 10]
+    paths = []
+    for n, size in enumerate(sizes):
+        path = tmp_path / f"f{n}"
+        path.write_bytes(b"x" * size)
+        paths.append(path)
+    batches = [[int(p.name[1:]) for p in batch] for batch in _batches(paths, files=2, max_bytes=60)]
+    assert batches == [[0, 1], [2], [3], [4, 5], [6]]
+    assert [len(b) for b in _batches(paths, files=10, max_bytes=10**6)] == [7]
+
+
 # --- incremental history collection against a real server -------------------------------------------------------
 
 
