@@ -4,7 +4,8 @@
 
 1. history ingest from JSON files (load_history_files, DuckDB's fast path) vs a naive row-by-row INSERT of the same
    rows, and the protobuf path it replaced (WorkflowHistory.from_json + flatten_history, batched) for comparison;
-2. live history fetch from a dev server, concurrency 16 vs sequential;
+2. live history fetch from a dev server, concurrency 16 vs sequential: straight to it, and through a forwarding
+   proxy adding 5 ms of round trip (bench/_latency_proxy.py), as a cluster in another zone would;
 3. OTLP/gRPC receiver: sustained spans/s from 4 client threads, sent vs stored;
 4. peak RSS of a subprocess streaming a 1M-record JSONL file vs a 100k-record one.
 """
@@ -42,7 +43,7 @@ from temporal_lens.collectors import (
     read_history_json,
 )
 from temporal_lens.collectors.history import _Run, _write_runs
-from temporal_lens.stack import DevServer
+from temporal_lens.stack import DevServer, free_port
 
 QUICK = "--quick" in sys.argv
 rows: list[tuple[str, str, str]] = []
@@ -169,10 +170,28 @@ def read_history_json_text(recorded: str, folder: Path) -> str:
 
 
 async def bench_live_fetch(server: DevServer, queue: str, folder: Path) -> None:
-    client = await Client.connect(server.address)
+    """Sequential vs concurrent fetch, straight to the local dev server and through a proxy adding 5 ms of round
+    trip (2.5 ms each way), as a cluster in another zone would: concurrency exists to hide that wait."""
+    await _live_fetch(server.address, queue, folder, "local")
+    port = free_port()
+    proxy = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("_latency_proxy.py")), str(port), server.address, "2.5"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proxy.stdout is not None and proxy.stdout.readline().strip() == "ready"
+        await _live_fetch(f"127.0.0.1:{port}", queue, folder, "5 ms RTT")
+    finally:
+        proxy.kill()
+        proxy.wait()
+
+
+async def _live_fetch(address: str, queue: str, folder: Path, label: str) -> None:
+    client = await Client.connect(address)
     timings = {}
     for concurrency in (1, 16):
-        conn = open_database(folder / f"live-{concurrency}.duckdb")
+        conn = open_database(folder / f"live-{label}-{concurrency}.duckdb".replace(" ", "-"))
         started = time.perf_counter()
         result = await collect_histories(
             client, BatchWriter(conn), query=f'TaskQueue = "{queue}"', concurrency=concurrency, full=True
@@ -181,9 +200,12 @@ async def bench_live_fetch(server: DevServer, queue: str, folder: Path) -> None:
         conn.close()
     (seq, seq_result), (par, par_result) = timings[1], timings[16]
     assert seq_result == par_result
-    report("live fetch, sequential", f"{seq_result.runs / seq:,.0f} runs/s", f"({seq_result.runs} runs, {seq:.2f} s)")
+    report(f"live fetch ({label}), sequential", f"{seq_result.runs / seq:,.0f} runs/s",
+           f"({seq_result.runs} runs, {seq:.2f} s)")
     report(
-        "live fetch, concurrency 16", f"{par_result.runs / par:,.0f} runs/s", f"({par:.2f} s) -> ratio {seq / par:.1f}x"
+        f"live fetch ({label}), concurrency 16",
+        f"{par_result.runs / par:,.0f} runs/s",
+        f"({par:.2f} s) -> ratio {seq / par:.1f}x",
     )
 
 

@@ -248,24 +248,41 @@ async def collect_histories(
     def known(execution: WorkflowExecution) -> bool:
         return (execution.id, execution.run_id) in stored_closed
 
-    async with aclosing(_fetch_histories(client, query, concurrency, known)) as results:
-        async for execution, history in results:
-            listed += 1
-            if history is _SKIPPED:
-                skipped += 1
-                skipped_events += stored_closed[(execution.id, execution.run_id)]
-            elif history is None or not history.events:
-                missing += 1
-            else:
-                pending.append(_Run(execution.id, execution.run_id, history, execution))
-                if len(pending) >= runs_per_batch:
-                    events += await asyncio.to_thread(_write_runs, writer, namespace, pending)
-                    fetched, pending = fetched + len(pending), []
+    # One batch is written (on a thread) while the next is fetched; at most one write in flight.
+    writing: asyncio.Future[int] | None = None
+    writing_runs = 0
+
+    async def written() -> None:
+        nonlocal writing, events, fetched
+        if writing is not None:
+            task, writing = writing, None
+            events += await task
+            fetched += writing_runs
+
+    try:
+        async with aclosing(_fetch_histories(client, query, concurrency, known)) as results:
+            async for execution, history in results:
+                listed += 1
+                if history is _SKIPPED:
+                    skipped += 1
+                    skipped_events += stored_closed[(execution.id, execution.run_id)]
+                elif history is None or not history.events:
+                    missing += 1
+                else:
+                    pending.append(_Run(execution.id, execution.run_id, history, execution))
+                    if len(pending) >= runs_per_batch:
+                        await written()
+                        writing = asyncio.ensure_future(asyncio.to_thread(_write_runs, writer, namespace, pending))
+                        writing_runs, pending = len(pending), []
+                report()
+        await written()
+        if pending:
+            events += await asyncio.to_thread(_write_runs, writer, namespace, pending)
+            fetched += len(pending)
             report()
-    if pending:
-        events += await asyncio.to_thread(_write_runs, writer, namespace, pending)
-        fetched += len(pending)
-        report()
+    finally:
+        if writing is not None:  # failed or cancelled while a batch was being written: let it finish first
+            await asyncio.gather(writing, return_exceptions=True)
     return CollectResult(
         runs=fetched + skipped,
         events=events + skipped_events,
