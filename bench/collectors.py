@@ -111,7 +111,7 @@ def bench_history_ingest(recorded: str, folder: Path) -> None:
         (out / f"h{n:05}.json").write_text(fresh)
     conn = open_database(folder / "ingest.duckdb")
     started = time.perf_counter()
-    result = load_history_files(BatchWriter(conn), [out], runs_per_batch=500)
+    result = load_history_files(BatchWriter(conn), [out])  # default batches: 1000 files, at most 64 MiB
     elapsed = time.perf_counter() - started
     assert result.events == files * per_file and not result.errors, result
     fast = result.events / elapsed

@@ -322,7 +322,7 @@ def load_history_files(
     *,
     namespace: str = "default",
     pattern: str = "*.json",
-    runs_per_batch: int = 500,
+    runs_per_batch: int = 1000,
 ) -> CollectResult:
     """Load many history JSON files (and every `pattern` file directly inside each folder), batched.
 
