@@ -1,10 +1,12 @@
 """Worker CPU per workflow with no interceptor, the contrib TracingInterceptor, and LensInterceptor.
 
-The same workload (workflows of three activities) runs against one dev server, rounds alternating the three modes
-so machine noise spreads evenly. Each worker is its own process exporting spans over OTLP/gRPC to a real receiver;
-its CPU time is read from the process itself, from ready to drained, so start-up imports do not count.
+The same workload (workflows of three activities) runs against one dev server. In each round every mode runs at
+the same time, each in its own worker process on its own task queue with the same load, so the machine's noise
+(other work, CPU frequency, a neighbour's cache) falls on all modes alike; the ratios are taken per round and their
+median reported. Each worker exports spans over OTLP/gRPC to a real receiver; its CPU time is read from the process
+itself, from ready to drained, so start-up imports do not count.
 
-    python bench/interceptor_overhead.py [--workflows 200] [--rounds 3]
+    python bench/interceptor_overhead.py [--workflows 200] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -85,56 +87,73 @@ async def drive(address: str, queue: str, count: int) -> float:
     return time.perf_counter() - started
 
 
-def run_mode(mode: str, address: str, endpoint: str, workdir: Path, count: int, round_no: int) -> dict:
-    queue = f"bench-{mode}-{round_no}-{os.getpid()}"
-    process = subprocess.Popen(
-        [sys.executable, __file__, "--worker", mode, address, queue, endpoint, str(workdir / f"{queue}.jsonl")],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    assert process.stdout.readline().strip() == "ready"
-    wall = asyncio.run(drive(address, queue, count))
-    process.send_signal(signal.SIGTERM)
-    out, _ = process.communicate(timeout=120)
-    cpu = json.loads(out.strip().splitlines()[-1])["cpu"]
-    return {"mode": mode, "round": round_no, "cpu_ms_per_wf": cpu / count * 1000, "wf_per_s": count / wall}
+def run_round(address: str, endpoint: str, workdir: Path, count: int, round_no: int) -> dict[str, float]:
+    """All modes at once, each its own worker process and task queue, driven with the same load at the same time:
+    whatever the machine does meanwhile (other work, frequency, cache), every mode lives through it alike.
+    Returns worker CPU ms per workflow per mode."""
+    order = MODES[round_no % len(MODES):] + MODES[:round_no % len(MODES)]  # rotate who starts first
+    processes = {}
+    for mode in order:
+        queue = f"bench-{mode}-{round_no}-{os.getpid()}"
+        process = subprocess.Popen(
+            [sys.executable, __file__, "--worker", mode, address, queue, endpoint, str(workdir / f"{queue}.jsonl")],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        processes[mode] = (process, queue)
+    for process, _ in processes.values():
+        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+
+    async def drive_all() -> None:
+        await asyncio.gather(*(drive(address, queue, count) for _, queue in processes.values()))
+
+    asyncio.run(drive_all())
+    cpu = {}
+    for mode, (process, _) in processes.items():
+        process.send_signal(signal.SIGTERM)
+    for mode, (process, _) in processes.items():
+        out, _ = process.communicate(timeout=120)
+        cpu[mode] = json.loads(out.strip().splitlines()[-1])["cpu"] / count * 1000
+    return cpu
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workflows", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workflows", type=int, default=200, help="workflows per mode per round")
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
     from temporal_lens.collectors import BatchWriter, OtlpReceiver, open_database
     from temporal_lens.stack import DevServer
 
-    results = []
+    rounds: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         conn = open_database(workdir / "bench.duckdb")
         with DevServer(workdir, headless=True) as server, OtlpReceiver(BatchWriter(conn)) as receiver:
             for round_no in range(args.rounds):
-                shift = round_no % len(MODES)
-                order = MODES[shift:] + MODES[:shift]  # rotate who goes first
-                for mode in order:
-                    result = run_mode(mode, server.address, receiver.endpoint, workdir, args.workflows, round_no)
-                    results.append(result)
-                    print(f"round {round_no} {mode:8s} {result['cpu_ms_per_wf']:.2f} ms CPU/workflow, "
-                          f"{result['wf_per_s']:.1f} workflows/s", flush=True)
+                started = time.perf_counter()
+                cpu = run_round(server.address, receiver.endpoint, workdir, args.workflows, round_no)
+                rounds.append(cpu)
+                print(f"round {round_no} ({time.perf_counter() - started:.0f} s): "
+                      + ", ".join(f"{mode} {cpu[mode]:.2f}" for mode in MODES) + " ms CPU/workflow", flush=True)
             spans = receiver.spans_stored
         conn.close()
 
-    medians = {m: statistics.median(r["cpu_ms_per_wf"] for r in results if r["mode"] == m) for m in MODES}
+    def ratios(mode: str, base: str) -> list[float]:
+        return sorted(r[mode] / r[base] for r in rounds)
+
     print()
-    print(f"workload: {args.workflows} workflows x 3 activities, {args.rounds} rounds, "
-          f"{os.cpu_count()} cores; spans received: {spans}")
-    print(f"{'mode':10s}{'median worker CPU ms/workflow':>32s}{'vs none':>10s}")
+    print(f"workload: {args.workflows} workflows x 3 activities per mode per round, {args.rounds} rounds, all modes "
+          f"running at once in each round; {os.cpu_count()} cores; spans received: {spans}")
+    print(f"{'mode':10s}{'median worker CPU ms/workflow':>32s}{'vs none (median of rounds)':>30s}{'range':>16s}")
     for mode in MODES:
-        print(f"{mode:10s}{medians[mode]:>32.2f}{medians[mode] / medians['none']:>10.3f}")
-    print(f"lens vs contrib: {medians['lens'] / medians['contrib']:.3f}; "
-          f"lens-spans vs contrib: {medians['lens-spans'] / medians['contrib']:.3f}")
+        r = ratios(mode, "none")
+        median_cpu = statistics.median(x[mode] for x in rounds)
+        print(f"{mode:10s}{median_cpu:>32.2f}{statistics.median(r):>30.3f}{f'{r[0]:.3f}-{r[-1]:.3f}':>16s}")
+    for mode in ("lens", "lens-spans"):
+        r = ratios(mode, "contrib")
+        print(f"{mode} vs contrib: {statistics.median(r):.3f} (range {r[0]:.3f}-{r[-1]:.3f})")
 
 
 if __name__ == "__main__":

@@ -493,9 +493,7 @@ class _LensWorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
             parent = self.inbound._ensure_run_span(temporalio.workflow.info().headers)
         identity = self.inbound.next_span()
         with temporalio.workflow.unsafe.sandbox_unrestricted():
-            carried = self.inbound.root.spans.inject(
-                headers, trace.set_span_in_context(NonRecordingSpan(identity), otel_context.Context())
-            )
+            carried = self.inbound.root.spans.inject_span(headers, identity)
         return identity, parent, temporalio.workflow.time_ns(), carried
 
     def _end_when_done(self, handle: asyncio.Future[Any], name: str, begun: tuple, attributes: dict) -> None:
@@ -553,7 +551,5 @@ class _LensWorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
         # The next run continues this run's trace: its span becomes a child of this run's span.
         run_span = self.inbound._ensure_run_span(temporalio.workflow.info().headers)
         with temporalio.workflow.unsafe.sandbox_unrestricted():
-            input.headers = self.inbound.root.spans.inject(
-                input.headers, trace.set_span_in_context(NonRecordingSpan(run_span), otel_context.Context())
-            )
+            input.headers = self.inbound.root.spans.inject_span(input.headers, run_span)
         super().continue_as_new(input)

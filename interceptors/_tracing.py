@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -97,12 +98,27 @@ class SpanTools:
             report_once("inject", err)
             return headers
 
+    def inject_span(self, headers: Headers, span: SpanContext) -> Headers:
+        """Headers plus `span` as the only trace context: what `inject` writes for a context holding just that
+        span (no baggage, no trace state), without going through the propagators and the payload converter."""
+        try:
+            if span.trace_state or not span.is_valid:
+                return self.inject(headers, trace.set_span_in_context(NonRecordingSpan(span), otel_context.Context()))
+            parent = f"00-{span.trace_id:032x}-{span.span_id:016x}-{int(span.trace_flags):02x}"
+            return {**headers, self.header_key: _json_payload(f'{{"traceparent":"{parent}"}}')}
+        except Exception as err:
+            report_once("inject", err)
+            return headers
+
     def extract(self, headers: Headers) -> otel_context.Context | None:
         payload = headers.get(self.header_key)
         if not payload:
             return None
         try:
-            carrier = self.payload_converter.from_payloads([payload])[0]
+            if payload.metadata.get("encoding") == b"json/plain":
+                carrier = json.loads(payload.data)
+            else:  # another SDK's encoding: the converter knows it
+                carrier = self.payload_converter.from_payloads([payload])[0]
             return PROPAGATOR.extract(carrier) if carrier else None
         except Exception as err:
             report_once("extract", err)
@@ -171,6 +187,11 @@ class SpanTools:
             span.end(end_time=max(end_ns, start_ns))
         except Exception as err:
             report_once("emit_completed", err)
+
+
+def _json_payload(text: str) -> temporalio.api.common.v1.Payload:
+    """The payload the default converter makes of a JSON value (encoding json/plain, compact text)."""
+    return temporalio.api.common.v1.Payload(metadata={"encoding": b"json/plain"}, data=text.encode())
 
 
 def span_context(trace_id: int, span_id: int) -> SpanContext:

@@ -120,7 +120,7 @@ def _configure_structlog(service_name: str, out: IO[str]) -> None:
         processors=[*structlog_processors(service_name), structlog.processors.JSONRenderer(default=str)],
         logger_factory=structlog.WriteLoggerFactory(file=out),
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        cache_logger_on_first_use=False,
+        cache_logger_on_first_use=True,
     )
 
 

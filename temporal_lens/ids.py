@@ -6,7 +6,9 @@ run's interceptor spans went into without importing the interceptors.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from typing import Any
 
 
 def _digest_int(bits: int, *parts: object) -> int:
@@ -21,8 +23,18 @@ def workflow_trace_id(workflow_id: str, run_id: str) -> int:
 
 
 def workflow_span_id(run_id: str, sequence: int) -> int:
-    """Id of the `sequence`-th span a run creates; sequence 0 is the run's own span."""
-    return _digest_int(64, "span", run_id, sequence)
+    """Id of the `sequence`-th span a run creates; sequence 0 is the run's own span.
+
+    The same as `_digest_int(64, "span", run_id, sequence)`; a run's spans share the hash of everything before
+    the sequence number, kept for the runs in flight."""
+    hasher = _span_prefix(run_id).copy()
+    hasher.update(str(sequence).encode())
+    return int.from_bytes(hasher.digest(), "big") or 1
+
+
+@functools.lru_cache(maxsize=4096)
+def _span_prefix(run_id: str) -> Any:
+    return hashlib.blake2b(f"span\x1f{run_id}\x1f".encode(), digest_size=8)
 
 
 def history_span_id(run_id: str, event_id: int, *, role: str = "") -> int:

@@ -176,3 +176,13 @@ def test_failed_activity_becomes_an_error_span(tmp_path) -> None:
     assert failed["status_message"] == "activity StartToClose timeout"
     assert json.loads(failed["events"])[0]["attributes"]["exception.type"] == "TimeoutFailure"
     assert failed["duration_ms"] == 10_000
+
+
+def test_workflow_span_ids_are_the_hash_of_run_and_sequence() -> None:
+    """Interceptors and this collector must agree on a run's span ids, whichever way they compute them."""
+    from temporal_lens.ids import _digest_int, workflow_span_id
+
+    for run_id in ("run-a", "0195c8a2-7f1e-7a4b-9d1c-2f3e4a5b6c7d", ""):
+        for sequence in (0, 1, 2, 17, 10_000):
+            assert workflow_span_id(run_id, sequence) == _digest_int(64, "span", run_id, sequence)
+    assert workflow_span_id("run-a", 1) != workflow_span_id("run-a", 2) != workflow_span_id("run-b", 2)
