@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, NoReturn
 
 import temporalio.activity
@@ -27,7 +27,14 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind
 
 from temporal_lens import keys
 from temporal_lens.interceptors._ids import workflow_span_id, workflow_trace_id
-from temporal_lens.interceptors._tracing import SpanTools, error_message, is_benign, report_once, span_context
+from temporal_lens.interceptors._tracing import (
+    PROPAGATOR,
+    SpanTools,
+    error_message,
+    is_benign,
+    report_once,
+    span_context,
+)
 from temporal_lens.interceptors.logs import get_logger
 
 
@@ -75,6 +82,11 @@ class LensInterceptor(temporalio.client.Interceptor, temporalio.worker.Intercept
         self, next: temporalio.worker.ActivityInboundInterceptor
     ) -> temporalio.worker.ActivityInboundInterceptor:
         return _LensActivityInbound(next, self)
+
+    def intercept_nexus_operation(
+        self, next: temporalio.worker.NexusOperationInboundInterceptor
+    ) -> temporalio.worker.NexusOperationInboundInterceptor:
+        return _LensNexusInbound(next, self)
 
     def workflow_interceptor_class(
         self, input: temporalio.worker.WorkflowInterceptorClassInput
@@ -219,6 +231,47 @@ class _LensActivityInbound(temporalio.worker.ActivityInboundInterceptor):
             for key, value in self.root.payload_attributes("activity.result", result).items():
                 span.set_attribute(key, value)
             self.root.lifecycle("activity completed", duration_ms=_ms_since(started))
+        tools.end_span(span)
+        return result
+
+
+# --- Nexus operation handlers -----------------------------------------------------------------------------------
+
+
+class _LensNexusInbound(temporalio.worker.NexusOperationInboundInterceptor):
+    """A span per Nexus handler call, child of the caller's StartNexusOperation span (its context arrives in the
+    operation's string headers, as `temporalio.contrib.opentelemetry` sends and reads it)."""
+
+    def __init__(self, next: temporalio.worker.NexusOperationInboundInterceptor, root: LensInterceptor) -> None:
+        super().__init__(next)
+        self.root = root
+
+    async def execute_nexus_operation_start(self, input: temporalio.worker.ExecuteNexusOperationStartInput) -> Any:
+        ctx = input.ctx
+        return await self._traced(f"RunStartNexusOperationHandler:{ctx.service}/{ctx.operation}", ctx,
+                                  self.next.execute_nexus_operation_start(input))
+
+    async def execute_nexus_operation_cancel(self, input: temporalio.worker.ExecuteNexusOperationCancelInput) -> None:
+        ctx = input.ctx
+        await self._traced(f"RunCancelNexusOperationHandler:{ctx.service}/{ctx.operation}", ctx,
+                           self.next.execute_nexus_operation_cancel(input))
+
+    async def _traced(self, name: str, ctx: Any, call: Awaitable[Any]) -> Any:
+        tools = self.root.spans
+        try:
+            parent = PROPAGATOR.extract(dict(ctx.headers or {}))
+        except Exception as err:
+            report_once("nexus extract", err)
+            parent = None
+        span = tools.start_span(name, kind=SpanKind.SERVER, context=parent, attributes={
+            keys.NEXUS_SERVICE: ctx.service, keys.NEXUS_OPERATION: ctx.operation,
+            "temporal.nexus.request_id": getattr(ctx, "request_id", None)})
+        with trace.use_span(span, end_on_exit=False):
+            try:
+                result = await call
+            except BaseException as err:
+                tools.end_span(span, err)
+                raise
         tools.end_span(span)
         return result
 
@@ -524,6 +577,33 @@ class _LensWorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
         handle = super().start_local_activity(input)
         self._end_when_done(handle, f"StartLocalActivity:{input.activity}", begun,
                             {keys.ACTIVITY_TYPE: input.activity, "temporal.local_activity": True})
+        return handle
+
+    async def start_nexus_operation(
+        self, input: temporalio.worker.StartNexusOperationInput[Any, Any]
+    ) -> temporalio.workflow.NexusOperationHandle[Any]:
+        begun = self._begin({})
+        identity = begun[0]
+        with temporalio.workflow.unsafe.sandbox_unrestricted():
+            carrier: dict[str, str] = {}
+            try:
+                PROPAGATOR.inject(carrier, trace.set_span_in_context(NonRecordingSpan(identity),
+                                                                     otel_context.Context()))
+            except Exception as err:
+                report_once("nexus inject", err)
+        input.headers = {**(input.headers or {}), **carrier}
+        handle = await super().start_nexus_operation(input)
+        name = f"StartNexusOperation:{input.service}/{input.operation_name}"
+        attributes = {keys.NEXUS_ENDPOINT: input.endpoint, keys.NEXUS_SERVICE: input.service,
+                      keys.NEXUS_OPERATION: input.operation_name}
+        # The span lasts until the operation's result, as StartActivity does; the SDK's handle keeps that in a
+        # task of the workflow's loop. If a later SDK hides it, the span ends once the operation has started.
+        outcome = getattr(handle, "_task", None)
+        if isinstance(outcome, asyncio.Future):
+            self._end_when_done(outcome, name, begun, attributes)
+        else:
+            self.inbound.emit(name, identity, parent=begun[1], start_ns=begun[2], kind=SpanKind.CLIENT,
+                              attributes=attributes)
         return handle
 
     async def start_child_workflow(

@@ -18,6 +18,9 @@ EVENT_ID = "temporal.event_id"
 
 SCHEDULE_TO_START_MS = "temporal.schedule_to_start_ms"
 OUTCOME = "temporal.outcome"
+NEXUS_ENDPOINT = "temporal.nexus.endpoint"
+NEXUS_SERVICE = "temporal.nexus.service"
+NEXUS_OPERATION = "temporal.nexus.operation"
 
 TRACE_ID = "trace_id"
 SPAN_ID = "span_id"
