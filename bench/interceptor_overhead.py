@@ -109,7 +109,7 @@ def run_round(address: str, endpoint: str, workdir: Path, count: int, round_no: 
 
     asyncio.run(drive_all())
     cpu = {}
-    for mode, (process, _) in processes.items():
+    for process, _ in processes.values():
         process.send_signal(signal.SIGTERM)
     for mode, (process, _) in processes.items():
         out, _ = process.communicate(timeout=120)
