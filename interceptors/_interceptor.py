@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, NoReturn
 
+import structlog
 import temporalio.activity
 import temporalio.client
 import temporalio.exceptions
@@ -73,6 +74,7 @@ class LensInterceptor(temporalio.client.Interceptor, temporalio.worker.Intercept
         self.redact = redact
         self.max_payload_bytes = max_payload_bytes
         self.log = get_logger("temporal_lens")
+        self._lifecycle_log = structlog.get_logger("temporal_lens")
         self._workflow_class: type[_LensWorkflowInbound] | None = None
 
     def intercept_client(self, next: temporalio.client.OutboundInterceptor) -> temporalio.client.OutboundInterceptor:
@@ -117,7 +119,7 @@ class LensInterceptor(temporalio.client.Interceptor, temporalio.worker.Intercept
         if not self.log_lifecycle:
             return
         try:
-            self.log.info(event, **fields)
+            self._lifecycle_log.info(event, **fields)  # the raw logger: this try is the safety net
         except Exception as err:
             report_once("log", err)
 

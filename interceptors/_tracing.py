@@ -11,8 +11,12 @@ import temporalio.api.common.v1
 import temporalio.converter
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, SynchronousMultiSpanProcessor
+from opentelemetry.sdk.trace import Tracer as SdkTracer
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory, FailureError
@@ -71,6 +75,8 @@ class SpanTools:
         self._tracer: trace.Tracer | None = None
         self.header_key = keys.TRACE_HEADER
         self.payload_converter = temporalio.converter.PayloadConverter.default
+        self._sink_checked_for: trace.Tracer | None = None
+        self._sink: tuple[SdkTracer, SpanProcessor] | None = None
 
     @property
     def tracer(self) -> trace.Tracer:
@@ -173,12 +179,16 @@ class SpanTools:
             context = otel_context.Context()
             if parent is not None and parent.is_valid:
                 context = trace.set_span_in_context(NonRecordingSpan(parent), context)
+            cleaned = _clean(attributes)
+            if error is None and self._finished(name, trace_id, span_id, parent, context, start_ns, end_ns, kind,
+                                                cleaned, links):
+                return
             with forced_ids(trace_id=trace_id, span_id=span_id):
                 span = self.tracer.start_span(
                     name,
                     context=context,
                     kind=kind,
-                    attributes=_clean(attributes),
+                    attributes=cleaned,
                     start_time=start_ns,
                     links=[trace.Link(link) for link in links if link.is_valid],
                 )
@@ -187,6 +197,78 @@ class SpanTools:
             span.end(end_time=max(end_ns, start_ns))
         except Exception as err:
             report_once("emit_completed", err)
+
+
+    def _finished(
+        self,
+        name: str,
+        trace_id: int,
+        span_id: int,
+        parent: SpanContext | None,
+        context: otel_context.Context,
+        start_ns: int,
+        end_ns: int,
+        kind: SpanKind,
+        attributes: dict[str, Any],
+        links: Sequence[SpanContext],
+    ) -> bool:
+        """Hand a finished span straight to the SDK's span processors, as `start_span` + `end` would, without
+        building a live span first; False (nothing done) where that could differ: not the SDK's tracer, a
+        processor that acts when a span starts, or a sampler that does not sample it."""
+        sink = self._direct_sink()
+        if sink is None:
+            return False
+        tracer, processor = sink
+        span_links = [trace.Link(link) for link in links if link.is_valid]
+        sampling = tracer.sampler.should_sample(context, trace_id, name, kind, attributes, span_links)
+        if not sampling.decision.is_sampled():
+            return False
+        limits = tracer._span_limits  # what start_span would apply (SDK-internal: checked in _direct_sink)
+        span_links = [
+            trace.Link(link.context, BoundedAttributes(limits.max_link_attributes, {}, max_value_len=None))
+            for link in span_links[: limits.max_links]
+        ]
+        span = ReadableSpan(
+            name=name,
+            context=SpanContext(trace_id, span_id, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED),
+                                trace_state=sampling.trace_state),
+            parent=parent if parent is not None and parent.is_valid else None,
+            resource=tracer.resource,
+            attributes=BoundedAttributes(limits.max_span_attributes, {**(sampling.attributes or {})},
+                                         immutable=True, max_value_len=limits.max_span_attribute_length),
+            links=span_links,
+            kind=kind,
+            start_time=start_ns,
+            end_time=max(end_ns, start_ns),
+            instrumentation_scope=tracer._instrumentation_scope,
+        )
+        processor.on_end(span)
+        return True
+
+    def _direct_sink(self) -> tuple[SdkTracer, SpanProcessor] | None:
+        tracer = self.tracer
+        if tracer is not self._sink_checked_for:
+            self._sink_checked_for, self._sink = tracer, None
+            processor = getattr(tracer, "span_processor", None)
+            inner = getattr(processor, "_span_processors", None)
+            if (isinstance(tracer, SdkTracer) and tracer._is_enabled()
+                    and isinstance(processor, SynchronousMultiSpanProcessor) and inner is not None
+                    and all(_acts_only_on_end(p) for p in inner)
+                    and hasattr(tracer, "_span_limits") and hasattr(tracer, "_instrumentation_scope")):
+                self._sink = (tracer, processor)
+        return self._sink
+
+
+# Processors whose hooks before on_end do nothing (the SDK's own exporting processors and the base class).
+_NO_OP_HOOKS = {
+    getattr(cls, hook, None)
+    for cls in (SpanProcessor, SimpleSpanProcessor, BatchSpanProcessor)
+    for hook in ("on_start", "_on_ending")
+}
+
+
+def _acts_only_on_end(processor: SpanProcessor) -> bool:
+    return all(getattr(type(processor), hook, None) in _NO_OP_HOOKS for hook in ("on_start", "_on_ending"))
 
 
 def _json_payload(text: str) -> temporalio.api.common.v1.Payload:

@@ -201,3 +201,45 @@ def test_options_are_checked_at_construction() -> None:
         LensInterceptor(max_payload_bytes=1)
     with pytest.raises(ValueError, match="redact must be callable"):
         LensInterceptor(redact="nope")  # type: ignore[arg-type]
+
+
+def test_finished_spans_handed_straight_to_processors_match_the_tracer_path() -> None:
+    """Workflow-side spans skip building a live span where the SDK would do nothing more with it; what the
+    exporter receives must be the same either way, and a processor that acts on start gets the full path."""
+    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import SpanKind
+
+    from temporal_lens.interceptors._ids import ForcedIdGenerator
+    from temporal_lens.interceptors._tracing import SpanTools, span_context
+
+    class Starts(SpanProcessor):
+        def __init__(self) -> None:
+            self.started = 0
+
+        def on_start(self, span, parent_context=None) -> None:
+            self.started += 1
+
+    def emitted(with_start_hook: bool):
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider(id_generator=ForcedIdGenerator())
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        starts = Starts()
+        if with_start_hook:
+            provider.add_span_processor(starts)
+        tools = SpanTools(provider)
+        assert (tools._direct_sink() is None) == with_start_hook  # the path under test is the one taken
+        parent = span_context(0xABC, 0x123)
+        tools.emit_completed("StartActivity:step", trace_id=0xABC, span_id=0x456, parent=parent, start_ns=10,
+                             end_ns=25, kind=SpanKind.CLIENT, attributes={"temporal.workflow_id": "w", "x": None},
+                             links=[span_context(0xDEF, 0x789)])
+        tools.emit_completed("RunWorkflow:W", trace_id=0xABC, span_id=0x123, parent=None, start_ns=5, end_ns=3,
+                             kind=SpanKind.SERVER, attributes={"temporal.event_id": 7})
+        return [s.to_json() for s in exporter.get_finished_spans()], starts.started
+
+    direct, _ = emitted(with_start_hook=False)
+    full, started = emitted(with_start_hook=True)
+    assert started == 2
+    assert direct == full
+    assert len(direct) == 2
