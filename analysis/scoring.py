@@ -16,8 +16,9 @@ from temporal_lens.analysis.compare import MissingColumn, comparison_sql, parse
 
 ANSWERS, PARTIAL, CANNOT = "answers", "partial", "cannot"
 NO_DATA = "no data collected"
-_PARALLEL = 2
 NOT_MEASURED = "not yet measured"
+_PARALLEL = 2
+"""Questions scored at once (each on its own cursor): one question's small statements overlap another's scans."""
 
 
 @dataclass(frozen=True)
@@ -87,19 +88,19 @@ def _score_sources(
         return Cell(q.id, q.text, source, verdict, right / total if total else 0.0, reason, right, total)
 
     asked = {source: q.sql(source) for source in sources}
-    if not any(asked[s] is not None and s in present for s in sources):
-        return [cell(s, CANNOT, q.cannot_reason(s) if asked[s] is None else NO_DATA) for s in sources]
     cursor = conn.cursor()
     try:
-        try:
-            params_sql = q.params_sql()
-            params = run_sql(cursor, params_sql)[0] if params_sql else {}
-            truth, truth_rows = _materialize(cursor, _TRUTH, q.truth_sql(), params)
-        except (duckdb.Error, IndexError) as err:
-            unknown = f"{NOT_MEASURED}: the ground truth lacks what this question needs ({_first_line(err)})"
-            truth, truth_rows = {}, False
-        else:
-            unknown = f"{NOT_MEASURED}: this run has no {q.unit_noun} the question applies to"
+        truth: dict[str, str] = {}
+        params: dict[str, Any] = {}
+        truth_rows = False
+        unknown = f"{NOT_MEASURED}: this run has no {q.unit_noun} the question applies to"
+        if any(asked[s] is not None and s in present for s in sources):  # else no truth is needed
+            try:
+                params_sql = q.params_sql()
+                params = run_sql(cursor, params_sql)[0] if params_sql else {}
+                truth, truth_rows = _materialize(cursor, _TRUTH, q.truth_sql(), params)
+            except (duckdb.Error, IndexError) as err:
+                unknown = f"{NOT_MEASURED}: the ground truth lacks what this question needs ({_first_line(err)})"
         cells = []
         for source in sources:
             sql = asked[source]
@@ -168,8 +169,7 @@ def score_answers(
 ) -> list[Cell]:
     """Score every question against every source; store the result in the `answerability` table unless told not."""
     present = sources_with_data(conn, sources)
-    # Questions are independent: each runs on its own cursor (its own temp tables), two at a time, so one
-    # question's small statements overlap another's scan. Results keep the catalogue's order.
+    # Questions are independent: each on its own cursor (its own temp tables); results keep the catalogue's order.
     with ThreadPoolExecutor(max_workers=_PARALLEL, thread_name_prefix="lens-score") as pool:
         per_question = pool.map(lambda q: _score_sources(conn, q, sources, present), questions)
         cells = [c for question_cells in per_question for c in question_cells]
