@@ -54,8 +54,14 @@ def _value(column: str, data_type: str, table: str) -> str:
 
 
 def _kind(data_type: str) -> str:
-    return "number" if _is_numeric(data_type) else "instant" if data_type.startswith(("TIMESTAMP", "DATETIME")) \
-        else data_type if data_type.endswith("]") else "text"
+    """What a column's values are, as far as equality goes: columns of different kinds never hold equal values."""
+    if _is_numeric(data_type):
+        return "number"
+    if data_type.startswith(("TIMESTAMP", "DATETIME")):
+        return "instant"
+    if data_type in ("BOOLEAN", "DATE") or data_type.endswith("]"):  # lists compare as lists of their own type
+        return data_type
+    return "text"
 
 
 def _text(column: str, data_type: str, table: str) -> str:

@@ -43,6 +43,12 @@ def test_a_number_never_equals_the_text_spelling_it() -> None:
     assert _compare(EXACT, truth, "SELECT 'o1' AS order_id, '5.0' AS n") == (1, 0, 0, "o1")
 
 
+def test_a_boolean_never_equals_text() -> None:
+    truth = "SELECT 'o1' AS order_id, TRUE AS ok"
+    assert _compare(EXACT, truth, "SELECT 'o1' AS order_id, 'true' AS ok")[1] == 0
+    assert _compare(EXACT, truth, "SELECT 'o1' AS order_id, 1 = 1 AS ok")[1] == 1
+
+
 def test_null_differs_from_every_value() -> None:
     truth = "SELECT 'o1' AS order_id, NULL::VARCHAR AS s UNION ALL SELECT 'o2', 'x'"
     answer = "SELECT 'o1' AS order_id, '∅' AS s UNION ALL SELECT 'o2', 'x'"
