@@ -135,7 +135,10 @@ CLOSED_STATUSES = frozenset(["COMPLETED", "FAILED", "CANCELED", "TERMINATED", "C
 
 
 def event_type_name(event_type: int) -> str:
-    """`EVENT_TYPE_ACTIVITY_TASK_STARTED` -> `ActivityTaskStarted`, the form Temporal's UI shows."""
+    """`EVENT_TYPE_ACTIVITY_TASK_STARTED` -> `ActivityTaskStarted`, the form Temporal's UI shows; a number this
+    library does not know (a newer server's type) -> `EventType<number>`."""
+    if event_type not in _EVENT_TYPE_NUMBERS:
+        return f"EventType{event_type}"
     name = EventType.Name(event_type).removeprefix("EVENT_TYPE_")
     return "".join(word.capitalize() for word in name.split("_"))
 
@@ -514,6 +517,7 @@ class _Run:
 _SKIPPED: Any = object()
 _PASCAL = re.compile(r"(?<!^)(?=[A-Z])")
 _KNOWN_EVENT_TYPES = frozenset(EventType.keys())
+_EVENT_TYPE_NUMBERS = frozenset(EventType.values())
 
 
 def _read_history(path: Path, workflow_id: str | None) -> tuple[WorkflowHistory, dict[int, tuple[str, str]]]:

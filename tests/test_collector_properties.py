@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -126,6 +126,8 @@ BASE_HISTORY = history_dict("order-p", "run-p", activities=2)
     mutations=st.lists(_mutations(BASE_HISTORY), max_size=3),
     cut=st.one_of(st.none(), st.integers(0, 2000)),
 )
+@example(mutations=[(("events", 6, "eventType"), "replace", -1)], cut=None)  # a type number no enum names
+@example(mutations=[(("events", 3, "eventType"), "replace", 999)], cut=None)
 def test_history_loader_stores_a_whole_history_or_nothing(conn, scratch, mutations, cut) -> None:
     document = json.loads(json.dumps(BASE_HISTORY))
     for path, action, replacement in mutations:
