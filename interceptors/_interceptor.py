@@ -308,6 +308,7 @@ class _LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
         self._trace_id = 0
         self._run_span: SpanContext | None = None
         self._parent: SpanContext | None = None
+        self._run_keys: dict[str, Any] | None = None
 
     def init(self, outbound: temporalio.worker.WorkflowOutboundInterceptor) -> None:
         super().init(_LensWorkflowOutbound(outbound, self))
@@ -352,15 +353,15 @@ class _LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
                 return
             info = temporalio.workflow.info()
             end_ns = temporalio.workflow.time_ns()
-            merged = {
-                keys.WORKFLOW_ID: info.workflow_id,
-                keys.RUN_ID: info.run_id,
-                keys.WORKFLOW_TYPE: info.workflow_type,
-                keys.TASK_QUEUE: info.task_queue,
-                keys.NAMESPACE: info.namespace,
-                keys.EVENT_ID: info.get_current_history_length(),
-                **(attributes or {}),
-            }
+            if self._run_keys is None:  # the same for every span of this run
+                self._run_keys = {
+                    keys.WORKFLOW_ID: info.workflow_id,
+                    keys.RUN_ID: info.run_id,
+                    keys.WORKFLOW_TYPE: info.workflow_type,
+                    keys.TASK_QUEUE: info.task_queue,
+                    keys.NAMESPACE: info.namespace,
+                }
+            merged = {**self._run_keys, keys.EVENT_ID: info.get_current_history_length(), **(attributes or {})}
             with temporalio.workflow.unsafe.sandbox_unrestricted():
                 self.root.spans.emit_completed(
                     name,

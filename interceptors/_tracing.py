@@ -31,7 +31,8 @@ otel_context.get_current()
 _log = logging.getLogger("temporal_lens.interceptors")
 _reported: set[str] = set()
 
-PROPAGATOR = CompositePropagator([TraceContextTextMapPropagator(), W3CBaggagePropagator()])
+TRACE_CONTEXT = TraceContextTextMapPropagator()
+PROPAGATOR = CompositePropagator([TRACE_CONTEXT, W3CBaggagePropagator()])
 Headers = Mapping[str, temporalio.api.common.v1.Payload]
 
 
@@ -125,7 +126,11 @@ class SpanTools:
                 carrier = json.loads(payload.data)
             else:  # another SDK's encoding: the converter knows it
                 carrier = self.payload_converter.from_payloads([payload])[0]
-            return PROPAGATOR.extract(carrier) if carrier else None
+            if not carrier:
+                return None
+            if isinstance(carrier, dict) and carrier.keys() == {"traceparent"}:  # what workflows send: no baggage
+                return TRACE_CONTEXT.extract(carrier)
+            return PROPAGATOR.extract(carrier)
         except Exception as err:
             report_once("extract", err)
             return None
