@@ -542,15 +542,19 @@ class _LensWorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
         super().__init__(next)
         self.inbound = inbound
 
-    def _begin(self, headers: Mapping[str, Any]) -> tuple[SpanContext, SpanContext, int, Mapping[str, Any]]:
-        """Identity, parent and start of an outbound span, plus the headers that carry it to the callee."""
+    def _open(self) -> tuple[SpanContext, SpanContext, int]:
+        """Identity, parent and start of an outbound span."""
         parent = trace.get_current_span().get_span_context()
         if not parent.is_valid:
             parent = self.inbound._ensure_run_span(temporalio.workflow.info().headers)
-        identity = self.inbound.next_span()
+        return self.inbound.next_span(), parent, temporalio.workflow.time_ns()
+
+    def _begin(self, headers: Mapping[str, Any]) -> tuple[SpanContext, SpanContext, int, Mapping[str, Any]]:
+        """`_open`, plus the Temporal headers that carry the span to the callee."""
+        identity, parent, start_ns = self._open()
         with temporalio.workflow.unsafe.sandbox_unrestricted():
             carried = self.inbound.root.spans.inject_span(headers, identity)
-        return identity, parent, temporalio.workflow.time_ns(), carried
+        return identity, parent, start_ns, carried
 
     def _end_when_done(self, handle: asyncio.Future[Any], name: str, begun: tuple, attributes: dict) -> None:
         identity, parent, start_ns, _ = begun
@@ -585,16 +589,14 @@ class _LensWorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
     async def start_nexus_operation(
         self, input: temporalio.worker.StartNexusOperationInput[Any, Any]
     ) -> temporalio.workflow.NexusOperationHandle[Any]:
-        begun = self._begin({})
-        identity = begun[0]
+        identity, parent, start_ns = self._open()
+        # Nexus headers are strings: the trace context goes in as its W3C text map, as the contrib sends it.
         with temporalio.workflow.unsafe.sandbox_unrestricted():
-            carrier: dict[str, str] = {}
             try:
-                PROPAGATOR.inject(carrier, trace.set_span_in_context(NonRecordingSpan(identity),
-                                                                     otel_context.Context()))
+                input.headers = {**(input.headers or {}), **self.inbound.root.spans.span_carrier(identity)}
             except Exception as err:
                 report_once("nexus inject", err)
-        input.headers = {**(input.headers or {}), **carrier}
+        begun = (identity, parent, start_ns, input.headers)
         handle = await super().start_nexus_operation(input)
         name = f"StartNexusOperation:{input.service}/{input.operation_name}"
         attributes = {keys.NEXUS_ENDPOINT: input.endpoint, keys.NEXUS_SERVICE: input.service,
@@ -605,7 +607,7 @@ class _LensWorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
         if isinstance(outcome, asyncio.Future):
             self._end_when_done(outcome, name, begun, attributes)
         else:
-            self.inbound.emit(name, identity, parent=begun[1], start_ns=begun[2], kind=SpanKind.CLIENT,
+            self.inbound.emit(name, identity, parent=parent, start_ns=start_ns, kind=SpanKind.CLIENT,
                               attributes=attributes)
         return handle
 

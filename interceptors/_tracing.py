@@ -105,13 +105,23 @@ class SpanTools:
             report_once("inject", err)
             return headers
 
+    @staticmethod
+    def span_carrier(span: SpanContext) -> dict[str, str]:
+        """`span` as a W3C text map (what the propagators write for a context holding just that span)."""
+        carrier: dict[str, str] = {}
+        if span.trace_state or not span.is_valid:
+            PROPAGATOR.inject(carrier, trace.set_span_in_context(NonRecordingSpan(span), otel_context.Context()))
+        else:
+            carrier["traceparent"] = f"00-{span.trace_id:032x}-{span.span_id:016x}-{int(span.trace_flags):02x}"
+        return carrier
+
     def inject_span(self, headers: Headers, span: SpanContext) -> Headers:
         """Headers plus `span` as the only trace context: what `inject` writes for a context holding just that
         span (no baggage, no trace state), without going through the propagators and the payload converter."""
         try:
             if span.trace_state or not span.is_valid:
                 return self.inject(headers, trace.set_span_in_context(NonRecordingSpan(span), otel_context.Context()))
-            parent = f"00-{span.trace_id:032x}-{span.span_id:016x}-{int(span.trace_flags):02x}"
+            parent = self.span_carrier(span)["traceparent"]
             return {**headers, self.header_key: _json_payload(f'{{"traceparent":"{parent}"}}')}
         except Exception as err:
             report_once("inject", err)
