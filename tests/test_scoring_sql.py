@@ -15,6 +15,7 @@ import pytest
 from temporal_lens.analysis import CATALOGUE, SOURCES, Question, run_sql, score_answers
 from temporal_lens.analysis.catalogue import AGGREGATE, PER_ORDER_EXACT, PER_ORDER_MEASURE, PER_ORDER_TIMING
 from temporal_lens.analysis.compare import MissingColumn, comparison_sql, parse
+from temporal_lens.analysis.scoring import _bind
 
 
 def _compare(q: Question, truth_sql: str, answer_sql: str) -> tuple[int, int, int, str | None]:
@@ -160,10 +161,6 @@ def _reference(q: Question, truth: list[dict], answer: list[dict]) -> tuple[int,
     truth_units, answer_units = by_unit(truth), by_unit(answer)
     good = sum(1 for u, expected in truth_units.items() if right(expected, answer_units.get(u, [])))
     return len(truth_units), good, sum(1 for u in truth_units if u not in answer_units)
-
-
-def _bind(sql: str, params: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in params.items() if f"${k}" in sql}
 
 
 def test_sql_scoring_agrees_with_the_plain_reading_on_a_real_study(study_run: tuple[Path, str]) -> None:
