@@ -41,23 +41,43 @@ class TemporalContextAdder:
         if service_name is not None and not isinstance(service_name, str):
             raise ValueError(f"service_name must be a string, got {type(service_name).__name__}")
         self._service_name = service_name
+        # The last span's ids and the last run's or activity's keys, rendered once: consecutive records mostly
+        # share them. Each cache holds its source object, so an identity match cannot be a recycled id.
+        self._ids: tuple[Any, str, str] = (None, "", "")
+        self._activity: tuple[Any, tuple[tuple[str, Any], ...]] = (None, ())
+        self._workflow: tuple[Any, tuple[tuple[str, Any], ...]] = (None, ())
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
         if self._service_name:
             event_dict.setdefault("service.name", self._service_name)
         span_context = trace.get_current_span().get_span_context()
         if span_context.is_valid:
-            event_dict.setdefault(keys.TRACE_ID, format(span_context.trace_id, "032x"))
-            event_dict.setdefault(keys.SPAN_ID, format(span_context.span_id, "016x"))
+            ids = self._ids
+            if ids[0] is not span_context:
+                ids = self._ids = (span_context, format(span_context.trace_id, "032x"),
+                                   format(span_context.span_id, "016x"))
+            event_dict.setdefault(keys.TRACE_ID, ids[1])
+            event_dict.setdefault(keys.SPAN_ID, ids[2])
         if temporalio.activity.in_activity():
-            _add_activity_keys(event_dict, temporalio.activity.info())
+            info = temporalio.activity.info()
+            cached = self._activity
+            if cached[0] is not info:
+                cached = self._activity = (info, _activity_keys(info))
+            for key, value in cached[1]:
+                event_dict.setdefault(key, value)
         elif temporalio.workflow.in_workflow():
-            _add_workflow_keys(event_dict, temporalio.workflow.info())
+            info = temporalio.workflow.info()
+            cached = self._workflow
+            if cached[0] is not info:
+                cached = self._workflow = (info, _workflow_keys(info))
+            for key, value in cached[1]:
+                event_dict.setdefault(key, value)
+            event_dict.setdefault(keys.EVENT_ID, info.get_current_history_length())
         return event_dict
 
 
-def _add_activity_keys(event_dict: EventDict, info: temporalio.activity.Info) -> None:
-    for key, value in (
+def _activity_keys(info: temporalio.activity.Info) -> tuple[tuple[str, Any], ...]:
+    return tuple((key, value) for key, value in (
         (keys.WORKFLOW_ID, info.workflow_id),
         (keys.RUN_ID, info.workflow_run_id),
         (keys.WORKFLOW_TYPE, info.workflow_type),
@@ -66,19 +86,18 @@ def _add_activity_keys(event_dict: EventDict, info: temporalio.activity.Info) ->
         (keys.ATTEMPT, info.attempt),
         (keys.TASK_QUEUE, info.task_queue),
         (keys.NAMESPACE, info.namespace),
-    ):
-        if value is not None:
-            event_dict.setdefault(key, value)
+    ) if value is not None)
 
 
-def _add_workflow_keys(event_dict: EventDict, info: temporalio.workflow.Info) -> None:
-    event_dict.setdefault(keys.WORKFLOW_ID, info.workflow_id)
-    event_dict.setdefault(keys.RUN_ID, info.run_id)
-    event_dict.setdefault(keys.WORKFLOW_TYPE, info.workflow_type)
-    event_dict.setdefault(keys.TASK_QUEUE, info.task_queue)
-    event_dict.setdefault(keys.NAMESPACE, info.namespace)
-    event_dict.setdefault(keys.ATTEMPT, info.attempt)
-    event_dict.setdefault(keys.EVENT_ID, info.get_current_history_length())
+def _workflow_keys(info: temporalio.workflow.Info) -> tuple[tuple[str, Any], ...]:
+    return (
+        (keys.WORKFLOW_ID, info.workflow_id),
+        (keys.RUN_ID, info.run_id),
+        (keys.WORKFLOW_TYPE, info.workflow_type),
+        (keys.TASK_QUEUE, info.task_queue),
+        (keys.NAMESPACE, info.namespace),
+        (keys.ATTEMPT, info.attempt),
+    )
 
 
 class SafeLogger:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import os
 import sys
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
 import structlog
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
@@ -34,7 +36,7 @@ class Telemetry:
     otlp_endpoint: str | None
     log_path: Path | None
     tracer_provider: TracerProvider
-    _log_file: IO[str] | None = field(default=None, repr=False)
+    _log_file: IO[bytes] | None = field(default=None, repr=False)
 
     def flush(self, timeout_millis: int = 10_000) -> bool:
         return self.tracer_provider.force_flush(timeout_millis)
@@ -88,11 +90,13 @@ def configure_telemetry(
             provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint, insecure=True)))
         _set_tracer_provider(provider)
 
-        log_file: IO[str] | None = None
+        log_file: IO[bytes] | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            log_file = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed by shutdown()
-        _configure_structlog(name, log_file or sys.stderr)
+            # Unbuffered: each record reaches the file (the OS) as it is written, so a process killed right after
+            # a record keeps it.
+            log_file = open(path, "ab", buffering=0)  # noqa: SIM115 - closed by shutdown()
+        _configure_structlog(name, log_file or sys.stderr.buffer)
 
         _current = Telemetry(name, endpoint, path, provider, log_file)
         atexit.register(_current.shutdown)
@@ -115,10 +119,19 @@ def structlog_processors(service_name: str | None = None) -> list[Any]:
     ]
 
 
-def _configure_structlog(service_name: str, out: IO[str]) -> None:
+def json_bytes(value: Any, **_: Any) -> bytes:
+    """JSON of a log record as bytes: orjson, or the standard library for what orjson refuses (an int beyond 64
+    bits, a non-string key), so no record is lost to its values. Values JSON lacks are written as their str()."""
+    try:
+        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)
+    except (TypeError, orjson.JSONEncodeError):
+        return json.dumps(value, default=str).encode()
+
+
+def _configure_structlog(service_name: str, out: IO[bytes]) -> None:
     structlog.configure(
-        processors=[*structlog_processors(service_name), structlog.processors.JSONRenderer(default=str)],
-        logger_factory=structlog.WriteLoggerFactory(file=out),
+        processors=[*structlog_processors(service_name), structlog.processors.JSONRenderer(serializer=json_bytes)],
+        logger_factory=structlog.BytesLoggerFactory(file=out),
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
         cache_logger_on_first_use=True,
     )

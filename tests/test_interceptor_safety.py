@@ -180,10 +180,13 @@ from temporal_lens.interceptors import configure_telemetry, get_logger
 first = configure_telemetry(log_path=sys.argv[1])
 second = configure_telemetry(service_name="ignored")
 get_logger().info("hello")
+# Values orjson refuses (an int beyond 64 bits, a non-string key) and values JSON lacks still make a record.
+get_logger().info("odd values", big=2**70, mapping={1: "one"}, thing=object.__new__(type("Thing", (), {})))
+on_disk = open(sys.argv[1]).read().count("\\n")  # before any flush or shutdown: a killed process keeps them
 resource = dict(first.tracer_provider.resource.attributes)
 first.shutdown()
 print(json.dumps({"same": first is second, "service": first.service_name, "endpoint": first.otlp_endpoint,
-                  "team": resource.get("team")}))
+                  "team": resource.get("team"), "on_disk": on_disk}))
 """
     env = {"PATH": "/usr/bin:/bin", "OTEL_SERVICE_NAME": "svc-from-env", "OTEL_RESOURCE_ATTRIBUTES": "team=lens",
            "OTEL_EXPORTER_OTLP_ENDPOINT": f"127.0.0.1:{_closed_port()}"}
@@ -191,9 +194,11 @@ print(json.dumps({"same": first is second, "service": first.service_name, "endpo
                                capture_output=True, text=True, timeout=60, check=True)
     report = json.loads(completed.stdout.splitlines()[-1])
     assert report == {"same": True, "service": "svc-from-env", "endpoint": env["OTEL_EXPORTER_OTLP_ENDPOINT"],
-                      "team": "lens"}
-    (record,) = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+                      "team": "lens", "on_disk": 2}
+    record, odd = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert record["event"] == "hello" and record["service.name"] == "svc-from-env" and record["level"] == "info"
+    assert record["timestamp"].endswith("Z")
+    assert odd["big"] == 2**70 and odd["mapping"] == {"1": "one"} and odd["thing"].startswith("<__main__.Thing")
 
 
 def test_options_are_checked_at_construction() -> None:
