@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, SynchronousMultiSpanProcessor
 from opentelemetry.sdk.trace import Tracer as SdkTracer
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+from opentelemetry.sdk.trace.sampling import DEFAULT_ON
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory, FailureError
@@ -132,6 +134,9 @@ class SpanTools:
         if not payload:
             return None
         try:
+            own = _TRACEPARENT_ONLY.fullmatch(payload.data)
+            if own is not None and payload.metadata.get("encoding") == b"json/plain":
+                return _remote_parent(own)
             if payload.metadata.get("encoding") == b"json/plain":
                 carrier = json.loads(payload.data)
             else:  # another SDK's encoding: the converter knows it
@@ -191,17 +196,16 @@ class SpanTools:
     ) -> None:
         """Export a span whose whole life is already known (workflow-side spans, built when they end)."""
         try:
-            context = otel_context.Context()
-            if parent is not None and parent.is_valid:
-                context = trace.set_span_in_context(NonRecordingSpan(parent), context)
+            if parent is not None and not parent.is_valid:
+                parent = None
             cleaned = _clean(attributes)
-            if error is None and self._finished(name, trace_id, span_id, parent, context, start_ns, end_ns, kind,
-                                                cleaned, links):
+            if error is None and self._finished(name, trace_id, span_id, parent, start_ns, end_ns, kind, cleaned,
+                                                links):
                 return
             with forced_ids(trace_id=trace_id, span_id=span_id):
                 span = self.tracer.start_span(
                     name,
-                    context=context,
+                    context=_parent_context(parent),
                     kind=kind,
                     attributes=cleaned,
                     start_time=start_ns,
@@ -213,14 +217,12 @@ class SpanTools:
         except Exception as err:
             report_once("emit_completed", err)
 
-
     def _finished(
         self,
         name: str,
         trace_id: int,
         span_id: int,
         parent: SpanContext | None,
-        context: otel_context.Context,
         start_ns: int,
         end_ns: int,
         kind: SpanKind,
@@ -235,22 +237,35 @@ class SpanTools:
             return False
         tracer, processor = sink
         span_links = [trace.Link(link) for link in links if link.is_valid]
-        sampling = tracer.sampler.should_sample(context, trace_id, name, kind, attributes, span_links)
-        if not sampling.decision.is_sampled():
-            return False
+        if tracer.sampler is DEFAULT_ON and (parent is None or parent.trace_flags.sampled):
+            # What the default sampler decides here, without asking it: sampled, attributes as given, the
+            # parent's trace state kept.
+            trace_state, sampled_attributes = (parent.trace_state if parent is not None else None), attributes
+        else:
+            sampling = tracer.sampler.should_sample(_parent_context(parent), trace_id, name, kind, attributes,
+                                                    span_links)
+            if not sampling.decision.is_sampled():
+                return False
+            trace_state, sampled_attributes = sampling.trace_state, {**(sampling.attributes or {})}
         limits = tracer._span_limits  # what start_span would apply (SDK-internal: checked in _direct_sink)
-        span_links = [
-            trace.Link(link.context, BoundedAttributes(limits.max_link_attributes, {}, max_value_len=None))
-            for link in span_links[: limits.max_links]
-        ]
+        if span_links:
+            span_links = [
+                trace.Link(link.context, BoundedAttributes(limits.max_link_attributes, {}, max_value_len=None))
+                for link in span_links[: limits.max_links]
+            ]
+        most = limits.max_span_attributes
+        if limits.max_span_attribute_length is None and (most is None or len(sampled_attributes) <= most):
+            # Within every limit, the SDK's bounded mapping would hold exactly these (already valid) values.
+            bounded: Mapping[str, Any] = sampled_attributes
+        else:
+            bounded = BoundedAttributes(limits.max_span_attributes, sampled_attributes, immutable=True,
+                                        max_value_len=limits.max_span_attribute_length)
         span = ReadableSpan(
             name=name,
-            context=SpanContext(trace_id, span_id, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED),
-                                trace_state=sampling.trace_state),
-            parent=parent if parent is not None and parent.is_valid else None,
+            context=SpanContext(trace_id, span_id, is_remote=False, trace_flags=_SAMPLED, trace_state=trace_state),
+            parent=parent,
             resource=tracer.resource,
-            attributes=BoundedAttributes(limits.max_span_attributes, {**(sampling.attributes or {})},
-                                         immutable=True, max_value_len=limits.max_span_attribute_length),
+            attributes=bounded,
             links=span_links,
             kind=kind,
             start_time=start_ns,
@@ -284,6 +299,28 @@ _NO_OP_HOOKS = {
 
 def _acts_only_on_end(processor: SpanProcessor) -> bool:
     return all(getattr(type(processor), hook, None) in _NO_OP_HOOKS for hook in ("on_start", "_on_ending"))
+
+
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+
+# The header a context of one span and no baggage makes (what workflows send, and what the contrib sends there):
+# read without a JSON parse and a propagator pass, to the same context the trace-context propagator returns.
+_TRACEPARENT_ONLY = re.compile(rb'\{"traceparent":"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})"\}')
+
+
+def _remote_parent(match: re.Match[bytes]) -> otel_context.Context:
+    trace_id, span_id = int(match[1], 16), int(match[2], 16)
+    if not trace_id or not span_id:
+        return otel_context.Context()
+    parent = SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(int(match[3], 16)))
+    return trace.set_span_in_context(NonRecordingSpan(parent), otel_context.Context())
+
+
+def _parent_context(parent: SpanContext | None) -> otel_context.Context:
+    """A context holding just `parent` (an empty one for a root span)."""
+    if parent is None:
+        return otel_context.Context()
+    return trace.set_span_in_context(NonRecordingSpan(parent), otel_context.Context())
 
 
 def _json_payload(text: str) -> temporalio.api.common.v1.Payload:

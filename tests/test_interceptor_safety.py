@@ -208,13 +208,16 @@ def test_options_are_checked_at_construction() -> None:
         LensInterceptor(redact="nope")  # type: ignore[arg-type]
 
 
-def test_finished_spans_handed_straight_to_processors_match_the_tracer_path() -> None:
+@pytest.mark.parametrize("setup", ["default", "limits", "ratio-sampler"])
+def test_finished_spans_handed_straight_to_processors_match_the_tracer_path(setup: str) -> None:
     """Workflow-side spans skip building a live span where the SDK would do nothing more with it; what the
-    exporter receives must be the same either way, and a processor that acts on start gets the full path."""
-    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+    exporter receives must be the same either way (attribute limits, samplers, trace state and unsampled parents
+    included), and a processor that acts on start gets the full path."""
+    from opentelemetry.sdk.trace import SpanLimits, SpanProcessor, TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-    from opentelemetry.trace import SpanKind
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+    from opentelemetry.trace import SpanContext, SpanKind, TraceFlags, TraceState
 
     from temporal_lens.interceptors._ids import ForcedIdGenerator
     from temporal_lens.interceptors._tracing import SpanTools, span_context
@@ -226,9 +229,18 @@ def test_finished_spans_handed_straight_to_processors_match_the_tracer_path() ->
         def on_start(self, span, parent_context=None) -> None:
             self.started += 1
 
+    options = {
+        "default": {},
+        "limits": {"span_limits": SpanLimits(max_span_attributes=2, max_span_attribute_length=3)},
+        "ratio-sampler": {"sampler": ParentBased(TraceIdRatioBased(0.5))},
+    }[setup]
+    remote = SpanContext(0xABC, 0x999, is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED),
+                         trace_state=TraceState([("vendor", "v1")]))
+    unsampled = SpanContext(0xAAA, 0x111, is_remote=True, trace_flags=TraceFlags(TraceFlags.DEFAULT))
+
     def emitted(with_start_hook: bool):
         exporter = InMemorySpanExporter()
-        provider = TracerProvider(id_generator=ForcedIdGenerator())
+        provider = TracerProvider(id_generator=ForcedIdGenerator(), **options)
         provider.add_span_processor(SimpleSpanProcessor(exporter))
         starts = Starts()
         if with_start_hook:
@@ -239,12 +251,66 @@ def test_finished_spans_handed_straight_to_processors_match_the_tracer_path() ->
         tools.emit_completed("StartActivity:step", trace_id=0xABC, span_id=0x456, parent=parent, start_ns=10,
                              end_ns=25, kind=SpanKind.CLIENT, attributes={"temporal.workflow_id": "w", "x": None},
                              links=[span_context(0xDEF, 0x789)])
-        tools.emit_completed("RunWorkflow:W", trace_id=0xABC, span_id=0x123, parent=None, start_ns=5, end_ns=3,
-                             kind=SpanKind.SERVER, attributes={"temporal.event_id": 7})
-        return [s.to_json() for s in exporter.get_finished_spans()], starts.started
+        tools.emit_completed("RunWorkflow:W", trace_id=0xABC, span_id=0x123, parent=remote, start_ns=5, end_ns=3,
+                             kind=SpanKind.SERVER, attributes={"temporal.event_id": 7, "a": "long text", "b": 1.5})
+        tools.emit_completed("Unsampled", trace_id=0xAAA, span_id=0x222, parent=unsampled, start_ns=1, end_ns=2,
+                             kind=SpanKind.INTERNAL, attributes={})
+        for trace_id in range(1, 9):  # roots: the ratio sampler keeps some, drops others
+            mixed = (trace_id * 0x9E3779B97F4A7C15) % 2**64 | 1 << 100  # the ratio sampler reads the low 64 bits
+            tools.emit_completed(f"Root{trace_id}", trace_id=mixed, span_id=trace_id, parent=None,
+                                 start_ns=1, end_ns=2, kind=SpanKind.INTERNAL, attributes={"n": trace_id})
+        spans = exporter.get_finished_spans()
+        return [(s.to_json(), s.dropped_attributes) for s in spans], starts.started
 
     direct, _ = emitted(with_start_hook=False)
     full, started = emitted(with_start_hook=True)
-    assert started == 2
     assert direct == full
-    assert len(direct) == 2
+    assert started == len(direct)  # recorded spans only: the unsampled one never starts
+    assert len(direct) == 10 if setup != "ratio-sampler" else 2 < len(direct) < 10
+    assert "RunWorkflow:W" in direct[1][0] and "vendor" in direct[1][0]  # the remote parent's trace state
+    if setup == "limits":
+        assert direct[1][1] == 1 and '"lon"' in direct[1][0]
+
+
+def test_trace_headers_match_the_propagators_and_the_payload_converter() -> None:
+    """Headers are written and read without the propagators where the context is one span and no baggage; what is
+    written must be byte-identical to the propagator + payload converter path, and what is read the same context."""
+    import temporalio.converter
+    from opentelemetry import baggage, trace
+    from opentelemetry import context as otel_context
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
+
+    from temporal_lens.interceptors._tracing import PROPAGATOR, SpanTools
+
+    tools = SpanTools(None)
+    converter = temporalio.converter.PayloadConverter.default
+    spans = [
+        SpanContext(0x1234567890ABCDEF1234567890ABCDEF, 0xFEDCBA0987654321, False, TraceFlags(TraceFlags.SAMPLED)),
+        SpanContext(0xABC, 0x1, False, TraceFlags(TraceFlags.DEFAULT)),
+        SpanContext(0xABC, 0x2, True, TraceFlags(TraceFlags.SAMPLED), TraceState([("vendor", "v1")])),
+    ]
+    for span in spans:
+        context = trace.set_span_in_context(NonRecordingSpan(span), otel_context.Context())
+        assert tools.inject_span({}, span) == tools.inject({}, context)
+
+    def header(carrier: dict[str, str]):
+        return {tools.header_key: converter.to_payloads([carrier])[0]}
+
+    def read(context):
+        return trace.get_current_span(context).get_span_context(), dict(baggage.get_all(context))
+
+    with_baggage = baggage.set_baggage("tenant", "t1", trace.set_span_in_context(NonRecordingSpan(spans[0])))
+    carriers = [
+        {"traceparent": f"00-{'ab' * 16}-{'cd' * 8}-01"},
+        {"traceparent": f"00-{'ab' * 16}-{'cd' * 8}-00"},
+        {"traceparent": f"00-{'0' * 32}-{'cd' * 8}-01"},  # invalid: zero trace id
+        {"traceparent": f"00-{'AB' * 16}-{'cd' * 8}-01"},  # not lowercase: for the propagator to judge
+        {"traceparent": f"01-{'ab' * 16}-{'cd' * 8}-01"},  # a later version
+    ]
+    carrier: dict[str, str] = {}
+    PROPAGATOR.inject(carrier, with_baggage)
+    carriers.append(carrier)
+    for carrier in carriers:
+        assert read(tools.extract(header(carrier))) == read(PROPAGATOR.extract(carrier)), carrier
+    assert read(tools.extract(header(carriers[-1])))[1] == {"tenant": "t1"}
+    assert tools.extract({}) is None
