@@ -201,11 +201,11 @@ class _LensActivityInbound(temporalio.worker.ActivityInboundInterceptor):
             keys.ACTIVITY_TYPE: info.activity_type,
             keys.ATTEMPT: info.attempt,
             keys.TASK_QUEUE: info.task_queue,
-            keys.NAMESPACE: info.namespace,
             keys.SCHEDULE_TO_START_MS: round(queue_wait_ms, 3),
-            "temporal.local_activity": info.is_local,
             **self.root.payload_attributes("activity.args", list(input.args)),
         }
+        if info.is_local:
+            attributes["temporal.local_activity"] = True
         span = tools.start_span(
             f"RunActivity:{info.activity_type}",
             kind=SpanKind.SERVER,
@@ -353,15 +353,16 @@ class _LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
                 return
             info = temporalio.workflow.info()
             end_ns = temporalio.workflow.time_ns()
-            if self._run_keys is None:  # the same for every span of this run
+            if self._run_keys is None:  # the same for every span of this run (the namespace is on the run's)
                 self._run_keys = {
                     keys.WORKFLOW_ID: info.workflow_id,
                     keys.RUN_ID: info.run_id,
                     keys.WORKFLOW_TYPE: info.workflow_type,
                     keys.TASK_QUEUE: info.task_queue,
-                    keys.NAMESPACE: info.namespace,
                 }
-            merged = {**self._run_keys, keys.EVENT_ID: info.get_current_history_length(), **(attributes or {})}
+            merged = {**self._run_keys, keys.EVENT_ID: info.get_current_history_length()}
+            if attributes:  # a None value leaves the run's key in place (an activity on the run's own task queue)
+                merged.update((key, value) for key, value in attributes.items() if value is not None)
             with temporalio.workflow.unsafe.sandbox_unrestricted():
                 self.root.spans.emit_completed(
                     name,
@@ -457,18 +458,19 @@ class _LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
                 result = await super().execute_workflow(input)
             except temporalio.workflow.ContinueAsNewError:
                 self.emit(name, run_span, parent=self._parent, start_ns=start_ns, kind=SpanKind.SERVER,
-                          attributes={keys.OUTCOME: "continued_as_new"})
+                          attributes={keys.NAMESPACE: info.namespace, keys.OUTCOME: "continued_as_new"})
                 self.lifecycle("workflow continued as new")
                 raise
             except (temporalio.exceptions.FailureError, asyncio.CancelledError) as err:
                 outcome = "canceled" if _is_cancellation(err) else "failed"
                 self.emit(name, run_span, parent=self._parent, start_ns=start_ns, kind=SpanKind.SERVER,
-                          attributes={keys.OUTCOME: outcome}, error=err)
+                          attributes={keys.NAMESPACE: info.namespace, keys.OUTCOME: outcome}, error=err)
                 self.lifecycle(f"workflow {outcome}", error=error_message(err), error_type=_error_type(err))
                 raise
             # Any other exception fails the workflow task, which Temporal retries: the run has not ended.
             self.emit(name, run_span, parent=self._parent, start_ns=start_ns, kind=SpanKind.SERVER,
-                      attributes={keys.OUTCOME: "completed", **self._payloads("workflow.result", result),
+                      attributes={keys.NAMESPACE: info.namespace, keys.OUTCOME: "completed",
+                                  **self._payloads("workflow.result", result),
                                   **self._payloads("workflow.args", list(input.args))})
             self.lifecycle("workflow completed")
             return result
@@ -573,7 +575,7 @@ class _LensWorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
         input.headers = begun[3]
         handle = super().start_activity(input)
         self._end_when_done(handle, f"StartActivity:{input.activity}", begun,
-                            {keys.ACTIVITY_TYPE: input.activity, keys.TASK_QUEUE: input.task_queue})
+                            {keys.ACTIVITY_TYPE: input.activity, keys.TASK_QUEUE: input.task_queue or None})
         return handle
 
     def start_local_activity(

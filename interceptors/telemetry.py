@@ -9,6 +9,7 @@ import os
 import sys
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -108,7 +109,8 @@ def current_telemetry() -> Telemetry | None:
 
 
 def structlog_processors(service_name: str | None = None) -> list[Any]:
-    """The processors `configure_telemetry()` uses, for users composing their own structlog pipeline."""
+    """The processors `configure_telemetry()` uses, for users composing their own structlog pipeline (it stamps the
+    same timestamp text, formatted by its JSON renderer instead of the TimeStamper)."""
     return [
         drop_during_replay,
         structlog.contextvars.merge_contextvars,
@@ -121,16 +123,34 @@ def structlog_processors(service_name: str | None = None) -> list[Any]:
 
 def json_bytes(value: Any, **_: Any) -> bytes:
     """JSON of a log record as bytes: orjson, or the standard library for what orjson refuses (an int beyond 64
-    bits, a non-string key), so no record is lost to its values. Values JSON lacks are written as their str()."""
+    bits), so no record is lost to its values. Datetimes are written as RFC 3339 ('...Z' in UTC), values JSON
+    lacks as their str()."""
     try:
-        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)
+        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z)
     except (TypeError, orjson.JSONEncodeError):
-        return json.dumps(value, default=str).encode()
+        return json.dumps(value, default=_json_default).encode()
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
+def _stamp_utc(logger: Any, method_name: str, event_dict: Any) -> Any:
+    """`TimeStamper(fmt="iso", utc=True)` for records `json_bytes` renders: the datetime is written as the same
+    text, without formatting it in Python first."""
+    event_dict["timestamp"] = datetime.now(UTC)
+    return event_dict
 
 
 def _configure_structlog(service_name: str, out: IO[bytes]) -> None:
+    processors = [
+        _stamp_utc if isinstance(processor, structlog.processors.TimeStamper) else processor
+        for processor in structlog_processors(service_name)
+    ]
     structlog.configure(
-        processors=[*structlog_processors(service_name), structlog.processors.JSONRenderer(serializer=json_bytes)],
+        processors=[*processors, structlog.processors.JSONRenderer(serializer=json_bytes)],
         logger_factory=structlog.BytesLoggerFactory(file=out),
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
         cache_logger_on_first_use=True,

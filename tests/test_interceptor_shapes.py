@@ -113,12 +113,12 @@ async def test_timer_and_local_activity(lens_client, exporter) -> None:
     workflow_id = f"timer-{uuid.uuid4()}"
     await client.execute_workflow(TimerWorkflow.run, id=workflow_id, task_queue=queue)
     spans = _spans_of(exporter, workflow_id)
-    assert span_tree(spans) == [
+    assert span_tree(spans, attributes=["temporal.local_activity"]) == [
         "StartWorkflow:TimerWorkflow",
         "  RunWorkflow:TimerWorkflow",
         "    Timer",
-        "    StartLocalActivity:noop",
-        "      RunActivity:noop",
+        "    StartLocalActivity:noop temporal.local_activity=True",
+        "      RunActivity:noop temporal.local_activity=True",
     ]
     timer = next(s for s in spans if s.name == "Timer")
     assert timer.attributes["temporal.timer_delay_ms"] == 200

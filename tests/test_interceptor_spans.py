@@ -52,3 +52,14 @@ async def test_retry_gives_one_span_per_attempt(dev_server, provider, exporter, 
         "boom on attempt 2",
     ]
     assert len({s.context.trace_id for s in spans}) == 1
+    # The correlation keys on every span that has them; the namespace once, on the run's span.
+    join_keys = {"temporal.workflow_id", "temporal.run_id", "temporal.workflow_type", "temporal.task_queue"}
+    for span in spans:
+        if not span.name.startswith("StartWorkflow"):
+            assert join_keys <= set(span.attributes), span.name
+            assert span.attributes["temporal.task_queue"] == task_queue, span.name
+        assert ("temporal.namespace" in span.attributes) == span.name.startswith("RunWorkflow"), span.name
+    for span in spans:
+        if span.name.startswith("RunActivity"):
+            assert {"temporal.activity_id", "temporal.activity_type", "temporal.attempt"} <= set(span.attributes)
+            assert "temporal.local_activity" not in span.attributes
