@@ -212,7 +212,8 @@ class _LensActivityInbound(temporalio.worker.ActivityInboundInterceptor):
             attributes=attributes,
             context=tools.extract(input.headers),
         )
-        with trace.use_span(span, end_on_exit=False):
+        token = otel_context.attach(trace.set_span_in_context(span))
+        try:
             self.root.lifecycle("activity started", schedule_to_start_ms=round(queue_wait_ms, 3))
             started = time.perf_counter()
             try:
@@ -233,6 +234,8 @@ class _LensActivityInbound(temporalio.worker.ActivityInboundInterceptor):
             for key, value in self.root.payload_attributes("activity.result", result).items():
                 span.set_attribute(key, value)
             self.root.lifecycle("activity completed", duration_ms=_ms_since(started))
+        finally:
+            otel_context.detach(token)
         tools.end_span(span)
         return result
 
@@ -320,11 +323,10 @@ class _LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
             return self._run_span
         info = temporalio.workflow.info()
         parent = None
-        with temporalio.workflow.unsafe.sandbox_unrestricted():
-            extracted = self.root.spans.extract(headers)
-            if extracted is not None:
-                candidate = trace.get_current_span(extracted).get_span_context()
-                parent = candidate if candidate.is_valid else None
+        extracted = self.root.spans.extract(headers)  # pure parsing: nothing the sandbox restricts
+        if extracted is not None:
+            candidate = trace.get_current_span(extracted).get_span_context()
+            parent = candidate if candidate.is_valid else None
         self._parent = parent
         self._trace_id = parent.trace_id if parent else workflow_trace_id(info.workflow_id, info.run_id)
         self._run_span = span_context(self._trace_id, workflow_span_id(info.run_id, 0))
@@ -554,8 +556,7 @@ class _LensWorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
     def _begin(self, headers: Mapping[str, Any]) -> tuple[SpanContext, SpanContext, int, Mapping[str, Any]]:
         """`_open`, plus the Temporal headers that carry the span to the callee."""
         identity, parent, start_ns = self._open()
-        with temporalio.workflow.unsafe.sandbox_unrestricted():
-            carried = self.inbound.root.spans.inject_span(headers, identity)
+        carried = self.inbound.root.spans.inject_span(headers, identity)  # pure encoding, like extract
         return identity, parent, start_ns, carried
 
     def _end_when_done(self, handle: asyncio.Future[Any], name: str, begun: tuple, attributes: dict) -> None:
