@@ -75,6 +75,7 @@ class LensInterceptor(temporalio.client.Interceptor, temporalio.worker.Intercept
         self.max_payload_bytes = max_payload_bytes
         self.log = get_logger("temporal_lens")
         self._lifecycle_log = structlog.get_logger("temporal_lens")
+        self._lifecycle_bound: Any = None
         self._workflow_class: type[_LensWorkflowInbound] | None = None
 
     def intercept_client(self, next: temporalio.client.OutboundInterceptor) -> temporalio.client.OutboundInterceptor:
@@ -118,8 +119,15 @@ class LensInterceptor(temporalio.client.Interceptor, temporalio.worker.Intercept
     def lifecycle(self, event: str, **fields: Any) -> None:
         if not self.log_lifecycle:
             return
-        try:
-            self._lifecycle_log.info(event, **fields)  # the raw logger: this try is the safety net
+        try:  # the raw logger: this try is the safety net
+            logger = self._lifecycle_bound
+            if logger is None:
+                logger = self._lifecycle_log.bind()
+                if "bind" in vars(self._lifecycle_log):
+                    # structlog cached the assembled logger (cache_logger_on_first_use) and will never assemble
+                    # another for this proxy; calling it directly skips the proxy on every record.
+                    self._lifecycle_bound = logger
+            logger.info(event, **fields)
         except Exception as err:
             report_once("log", err)
 
@@ -281,6 +289,9 @@ class _LensNexusInbound(temporalio.worker.NexusOperationInboundInterceptor):
         return result
 
 
+_QUEUE_ONLY = contextlib.nullcontext()
+
+
 def _jsonable(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
@@ -365,8 +376,11 @@ class _LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
             merged = {**self._run_keys, keys.EVENT_ID: info.get_current_history_length()}
             if attributes:  # a None value leaves the run's key in place (an activity on the run's own task queue)
                 merged.update((key, value) for key, value in attributes.items() if value is not None)
-            with temporalio.workflow.unsafe.sandbox_unrestricted():
-                self.root.spans.emit_completed(
+            tools = self.root.spans
+            # Span processors may do anything (a synchronous exporter does I/O): outside the sandbox's
+            # restrictions, unless they only queue the span (the SDK's batch processor).
+            with _QUEUE_ONLY if tools.queues_only() else temporalio.workflow.unsafe.sandbox_unrestricted():
+                tools.emit_completed(
                     name,
                     trace_id=identity.trace_id,
                     span_id=identity.span_id,

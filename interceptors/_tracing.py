@@ -79,7 +79,9 @@ class SpanTools:
         self.header_key = keys.TRACE_HEADER
         self.payload_converter = temporalio.converter.PayloadConverter.default
         self._sink_checked_for: trace.Tracer | None = None
+        self._sink_checked_processors: Any = None
         self._sink: tuple[SdkTracer, SpanProcessor] | None = None
+        self._queues_only = False
 
     @property
     def tracer(self) -> trace.Tracer:
@@ -275,17 +277,24 @@ class SpanTools:
         processor.on_end(span)
         return True
 
+    def queues_only(self) -> bool:
+        """Whether finished spans go straight to processors that only queue them (the SDK's batch processor):
+        handing them over then runs no exporter code and does no I/O."""
+        return self._direct_sink() is not None and self._queues_only
+
     def _direct_sink(self) -> tuple[SdkTracer, SpanProcessor] | None:
         tracer = self.tracer
-        if tracer is not self._sink_checked_for:
-            self._sink_checked_for, self._sink = tracer, None
-            processor = getattr(tracer, "span_processor", None)
-            inner = getattr(processor, "_span_processors", None)
+        processor = getattr(tracer, "span_processor", None)
+        inner = getattr(processor, "_span_processors", None)  # a new tuple whenever a processor is added
+        if tracer is not self._sink_checked_for or inner is not self._sink_checked_processors:
+            self._sink_checked_for, self._sink_checked_processors = tracer, inner
+            self._sink, self._queues_only = None, False
             if (isinstance(tracer, SdkTracer) and tracer._is_enabled()
                     and isinstance(processor, SynchronousMultiSpanProcessor) and inner is not None
                     and all(_acts_only_on_end(p) for p in inner)
                     and hasattr(tracer, "_span_limits") and hasattr(tracer, "_instrumentation_scope")):
                 self._sink = (tracer, processor)
+                self._queues_only = all(type(p) is BatchSpanProcessor for p in inner)
         return self._sink
 
 

@@ -59,6 +59,22 @@ _lock = threading.Lock()
 _current: Telemetry | None = None
 
 
+class _HashOnceResource(Resource):
+    """A Resource that computes its hash once. The OTLP exporter groups every span it sends by resource, and the
+    SDK's Resource hashes by rendering its attributes as JSON on every call; its attributes never change."""
+
+    def __init__(self, attributes: Any, schema_url: str | None = None) -> None:
+        super().__init__(attributes, schema_url)
+        self._hash = super().__hash__()
+
+    @classmethod
+    def of(cls, resource: Resource) -> _HashOnceResource:
+        return cls(resource.attributes, resource.schema_url)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+
 def configure_telemetry(
     *,
     service_name: str | None = None,
@@ -83,7 +99,7 @@ def configure_telemetry(
         path_value = log_path or os.environ.get(ENV_LOG_PATH)
         path = Path(path_value) if path_value else None
 
-        resource = Resource.create({**(resource_attributes or {}), "service.name": name})
+        resource = _HashOnceResource.of(Resource.create({**(resource_attributes or {}), "service.name": name}))
         provider = TracerProvider(resource=resource, id_generator=ForcedIdGenerator())
         if endpoint:
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter

@@ -185,9 +185,12 @@ get_logger().info("hello")
 get_logger().info("odd values", big=2**70, mapping={1: "one"}, thing=object.__new__(type("Thing", (), {})))
 on_disk = open(sys.argv[1]).read().count("\\n")  # before any flush or shutdown: a killed process keeps them
 resource = dict(first.tracer_provider.resource.attributes)
+from opentelemetry.sdk.resources import Resource
+plain = Resource(resource, first.tracer_provider.resource.schema_url)  # what exporters group spans by
+same_key = plain == first.tracer_provider.resource and hash(plain) == hash(first.tracer_provider.resource)
 first.shutdown()
 print(json.dumps({"same": first is second, "service": first.service_name, "endpoint": first.otlp_endpoint,
-                  "team": resource.get("team"), "on_disk": on_disk}))
+                  "team": resource.get("team"), "on_disk": on_disk, "same_key": same_key}))
 """
     env = {"PATH": "/usr/bin:/bin", "OTEL_SERVICE_NAME": "svc-from-env", "OTEL_RESOURCE_ATTRIBUTES": "team=lens",
            "OTEL_EXPORTER_OTLP_ENDPOINT": f"127.0.0.1:{_closed_port()}"}
@@ -195,7 +198,7 @@ print(json.dumps({"same": first is second, "service": first.service_name, "endpo
                                capture_output=True, text=True, timeout=60, check=True)
     report = json.loads(completed.stdout.splitlines()[-1])
     assert report == {"same": True, "service": "svc-from-env", "endpoint": env["OTEL_EXPORTER_OTLP_ENDPOINT"],
-                      "team": "lens", "on_disk": 2}
+                      "team": "lens", "on_disk": 2, "same_key": True}
     record, odd = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert record["event"] == "hello" and record["service.name"] == "svc-from-env" and record["level"] == "info"
     for written in (record, odd):  # orjson's rendering and the fallback's write the TimeStamper's text
@@ -316,3 +319,38 @@ def test_trace_headers_match_the_propagators_and_the_payload_converter() -> None
         assert read(tools.extract(header(carrier))) == read(PROPAGATOR.extract(carrier)), carrier
     assert read(tools.extract(header(carriers[-1])))[1] == {"tenant": "t1"}
     assert tools.extract({}) is None
+
+
+def test_span_hand_over_follows_processors_added_later() -> None:
+    """Which path a finished span takes is decided again when the provider gains a processor: one that acts on
+    start gets the full path from then on, and only the SDK's batch processor counts as merely queueing."""
+    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import SpanKind
+
+    from temporal_lens.interceptors._tracing import SpanTools
+
+    class Starts(SpanProcessor):
+        started = 0
+
+        def on_start(self, span, parent_context=None) -> None:
+            Starts.started += 1
+
+    provider = TracerProvider()
+    batch = BatchSpanProcessor(InMemorySpanExporter())
+    provider.add_span_processor(batch)
+    tools = SpanTools(provider)
+
+    def emit(span_id: int) -> None:
+        tools.emit_completed("S", trace_id=0xABC, span_id=span_id, parent=None, start_ns=1, end_ns=2,
+                             kind=SpanKind.INTERNAL, attributes={})
+
+    emit(1)
+    assert tools.queues_only()
+    provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
+    assert not tools.queues_only() and tools._direct_sink() is not None
+    provider.add_span_processor(Starts())
+    emit(2)
+    assert Starts.started == 1 and tools._direct_sink() is None and not tools.queues_only()
+    provider.shutdown()
