@@ -214,7 +214,7 @@ class _LensActivityInbound(temporalio.worker.ActivityInboundInterceptor):
         }
         if info.is_local:
             attributes["temporal.local_activity"] = True
-        span = tools.start_span(
+        span = tools.start_deferred(
             f"RunActivity:{info.activity_type}",
             kind=SpanKind.SERVER,
             attributes=attributes,
@@ -228,7 +228,7 @@ class _LensActivityInbound(temporalio.worker.ActivityInboundInterceptor):
                 result = await super().execute_activity(input)
             except BaseException as err:
                 outcome = "canceled" if isinstance(err, asyncio.CancelledError) else "failed"
-                span.set_attribute(keys.OUTCOME, outcome)
+                tools.annotate(span, keys.OUTCOME, outcome)
                 self.root.lifecycle(
                     f"activity {outcome}",
                     error=error_message(err),
@@ -238,9 +238,9 @@ class _LensActivityInbound(temporalio.worker.ActivityInboundInterceptor):
                 )
                 tools.end_span(span, err)
                 raise
-            span.set_attribute(keys.OUTCOME, "completed")
+            tools.annotate(span, keys.OUTCOME, "completed")
             for key, value in self.root.payload_attributes("activity.result", result).items():
-                span.set_attribute(key, value)
+                tools.annotate(span, key, value)
             self.root.lifecycle("activity completed", duration_ms=_ms_since(started))
         finally:
             otel_context.detach(token)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -174,6 +175,44 @@ class SpanTools:
             report_once("start_span", err)
             return trace.INVALID_SPAN
 
+    def start_deferred(
+        self,
+        name: str,
+        *,
+        kind: SpanKind,
+        attributes: dict[str, Any],
+        context: otel_context.Context | None,
+    ) -> trace.Span:
+        """`start_span`, but where the SDK would only queue the span when it ends (see `_finished`), a span that
+        is built when it ends, unless something other than `annotate` writes to it first: then it becomes the
+        SDK's span, started at the same time with the same ids, and goes on from there."""
+        try:
+            sink = self._direct_sink()
+            parent = trace.get_current_span(context).get_span_context() if context is not None else None
+            if parent is not None and not parent.is_valid:
+                parent = None
+            if sink is None or sink[0].sampler is not DEFAULT_ON or (parent is not None
+                                                                     and not parent.trace_flags.sampled):
+                return self.start_span(name, kind=kind, attributes=attributes, context=context)
+            generator = sink[0].id_generator
+            trace_id = parent.trace_id if parent is not None else generator.generate_trace_id()
+            return _DeferredSpan(self, name, kind, parent, trace_id, generator.generate_span_id(),
+                                 time.time_ns(), _clean(attributes))
+        except Exception as err:
+            report_once("start_span", err)
+            return trace.INVALID_SPAN
+
+    @staticmethod
+    def annotate(span: trace.Span, key: str, value: Any) -> None:
+        """Set one of our own attributes on a span from `start_span` or `start_deferred`."""
+        try:
+            if isinstance(span, _DeferredSpan):
+                span.annotate(key, value)
+            else:
+                span.set_attribute(key, value)
+        except Exception as err:
+            report_once("set_attribute", err)
+
     def end_span(self, span: trace.Span, error: BaseException | None = None) -> None:
         try:
             if error is not None:
@@ -262,9 +301,10 @@ class SpanTools:
         else:
             bounded = BoundedAttributes(limits.max_span_attributes, sampled_attributes, immutable=True,
                                         max_value_len=limits.max_span_attribute_length)
+        flags = _SAMPLED_RANDOM if parent is not None and parent.trace_flags.random_trace_id else _SAMPLED
         span = ReadableSpan(
             name=name,
-            context=SpanContext(trace_id, span_id, is_remote=False, trace_flags=_SAMPLED, trace_state=trace_state),
+            context=SpanContext(trace_id, span_id, is_remote=False, trace_flags=flags, trace_state=trace_state),
             parent=parent,
             resource=tracer.resource,
             attributes=bounded,
@@ -298,6 +338,77 @@ class SpanTools:
         return self._sink
 
 
+class _DeferredSpan(trace.Span):
+    """A server span kept as values until it ends (then handed over finished, like workflow-side spans), so the
+    common case pays for no live span. Anything that writes to it (user code adding an attribute or an event,
+    an exception being recorded) turns it into the SDK's span first, with the same ids and start time."""
+
+    def __init__(self, tools: SpanTools, name: str, kind: SpanKind, parent: SpanContext | None, trace_id: int,
+                 span_id: int, start_ns: int, attributes: dict[str, Any]) -> None:
+        self._tools, self._name, self._kind, self._parent = tools, name, kind, parent
+        flags = _SAMPLED_RANDOM if parent is not None and parent.trace_flags.random_trace_id else _SAMPLED
+        self._context = SpanContext(trace_id, span_id, is_remote=False, trace_flags=flags,
+                                    trace_state=parent.trace_state if parent is not None else None)
+        self._start_ns = start_ns
+        self._attributes = attributes
+        self._live: trace.Span | None = None
+        self._ended = False
+
+    def annotate(self, key: str, value: Any) -> None:
+        if self._live is not None:
+            self._live.set_attribute(key, value)
+        elif value is not None:
+            self._attributes[key] = value
+
+    def _materialize(self) -> trace.Span:
+        if self._ended:  # handed over already: later writes are dropped, as an ended SDK span drops them
+            return NonRecordingSpan(self._context)
+        if self._live is None:
+            with forced_ids(trace_id=self._context.trace_id, span_id=self._context.span_id):
+                self._live = self._tools.tracer.start_span(self._name, context=_parent_context(self._parent),
+                                                           kind=self._kind, attributes=self._attributes,
+                                                           start_time=self._start_ns)
+        return self._live
+
+    def get_span_context(self) -> SpanContext:
+        return self._context
+
+    def is_recording(self) -> bool:
+        return not self._ended if self._live is None else self._live.is_recording()
+
+    def end(self, end_time: int | None = None) -> None:
+        if self._live is not None:
+            self._live.end(end_time)
+        elif not self._ended:
+            self._ended = True
+            self._tools.emit_completed(self._name, trace_id=self._context.trace_id, span_id=self._context.span_id,
+                                       parent=self._parent, start_ns=self._start_ns,
+                                       end_ns=end_time or time.time_ns(), kind=self._kind,
+                                       attributes=self._attributes)
+
+    def set_attributes(self, attributes: Mapping[str, Any]) -> None:
+        self._materialize().set_attributes(attributes)
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        self._materialize().set_attribute(key, value)
+
+    def add_event(self, name: str, attributes: Any = None, timestamp: int | None = None) -> None:
+        self._materialize().add_event(name, attributes, timestamp)
+
+    def add_link(self, context: SpanContext, attributes: Any = None) -> None:
+        self._materialize().add_link(context, attributes)
+
+    def update_name(self, name: str) -> None:
+        self._materialize().update_name(name)
+
+    def set_status(self, status: Status | StatusCode, description: str | None = None) -> None:
+        self._materialize().set_status(status, description)
+
+    def record_exception(self, exception: BaseException, attributes: Any = None, timestamp: int | None = None,
+                         escaped: bool = False) -> None:
+        self._materialize().record_exception(exception, attributes, timestamp, escaped)
+
+
 # Processors whose hooks before on_end do nothing (the SDK's own exporting processors and the base class).
 _NO_OP_HOOKS = {
     getattr(cls, hook, None)
@@ -311,6 +422,7 @@ def _acts_only_on_end(processor: SpanProcessor) -> bool:
 
 
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_SAMPLED_RANDOM = TraceFlags(TraceFlags.SAMPLED | TraceFlags.RANDOM_TRACE_ID)
 
 # The header a context of one span and no baggage makes (what workflows send, and what the contrib sends there):
 # read without a JSON parse and a propagator pass, to the same context the trace-context propagator returns.

@@ -354,3 +354,76 @@ def test_span_hand_over_follows_processors_added_later() -> None:
     emit(2)
     assert Starts.started == 1 and tools._direct_sink() is None and not tools.queues_only()
     provider.shutdown()
+
+
+def test_deferred_activity_spans_export_what_live_spans_would() -> None:
+    """Activity spans are built when they end unless something writes to them; either way the exporter must get
+    what a live SDK span would give (ids, flags, trace state, parent, attributes), and writes must not be lost."""
+    from opentelemetry import context as otel_context
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags, TraceState
+
+    from temporal_lens.interceptors._ids import ForcedIdGenerator
+    from temporal_lens.interceptors._tracing import SpanTools, _DeferredSpan
+
+    remote = SpanContext(0xABC, 0x999, is_remote=True, trace_state=TraceState([("vendor", "v1")]),
+                         trace_flags=TraceFlags(TraceFlags.SAMPLED | TraceFlags.RANDOM_TRACE_ID))
+    parent_context = trace.set_span_in_context(NonRecordingSpan(remote), otel_context.Context())
+
+    def setup(**options):
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider(id_generator=ForcedIdGenerator(), **options)
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        return SpanTools(provider), exporter
+
+    def shape(span) -> dict:
+        return {"name": span.name, "kind": span.kind, "context": span.context, "parent": span.parent,
+                "attributes": dict(span.attributes), "status": span.status.status_code,
+                "events": [event.name for event in span.events], "resource": span.resource,
+                "scope": span.instrumentation_scope}
+
+    def run(deferred: bool, *, touch: bool, fail: bool):
+        tools, exporter = setup()
+        attributes = {"temporal.activity_id": "1", "x": None}
+        if deferred:
+            span = tools.start_deferred("RunActivity:a", kind=SpanKind.SERVER, attributes=attributes,
+                                        context=parent_context)
+            assert isinstance(span, _DeferredSpan)
+        else:
+            span = tools.start_span("RunActivity:a", kind=SpanKind.SERVER, attributes=attributes,
+                                    context=parent_context)
+        token = otel_context.attach(trace.set_span_in_context(span))
+        try:
+            child = tools.tracer.start_span("user-child")  # user code inside the activity
+            child.end()
+            if touch:
+                trace.get_current_span().set_attribute("user.key", "v")
+                trace.get_current_span().add_event("user event")
+        finally:
+            otel_context.detach(token)
+        tools.annotate(span, "temporal.outcome", "failed" if fail else "completed")
+        tools.end_span(span, RuntimeError("boom") if fail else None)
+        span.set_attribute("after.end", 1)  # dropped, as on an ended SDK span
+        assert not span.is_recording()
+        spans = {s.name: s for s in exporter.get_finished_spans()}
+        assert len(spans) == 2 and spans["user-child"].parent.span_id == span.get_span_context().span_id
+        return span.get_span_context(), shape(spans["RunActivity:a"])
+
+    for touch, fail in [(False, False), (True, False), (False, True)]:
+        deferred_context, deferred = run(True, touch=touch, fail=fail)
+        live_context, live = run(False, touch=touch, fail=fail)
+        # Span ids are random in both paths; everything else must match, in the span and in its exported copy.
+        for current, exported in ((deferred_context, deferred.pop("context")), (live_context, live.pop("context"))):
+            assert exported == current
+        assert (deferred_context.trace_id, deferred_context.trace_flags, deferred_context.trace_state) == (
+            live_context.trace_id, live_context.trace_flags, live_context.trace_state)
+        assert deferred == live, (touch, fail)
+        assert ("user.key" in deferred["attributes"]) == touch and "after.end" not in deferred["attributes"]
+
+    tools, _ = setup(sampler=ALWAYS_ON)  # not the default sampler: no deferring, the SDK decides
+    assert not isinstance(tools.start_deferred("S", kind=SpanKind.SERVER, attributes={}, context=None),
+                          _DeferredSpan)
