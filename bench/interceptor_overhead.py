@@ -68,6 +68,8 @@ def worker_main(mode: str, address: str, queue: str, endpoint: str, log_path: st
         if provider is not None:
             provider.force_flush()
         print(json.dumps({"cpu": time.process_time() - start}), flush=True)
+        if provider is not None:  # close the exporter's channel: gRPC threads alive at exit can crash finalization
+            provider.shutdown()
 
     asyncio.run(serve())
 
