@@ -32,7 +32,7 @@ def benchmarks(quick: bool) -> list[tuple[str, str, list[str]]]:
             "Worker CPU per workflow with no interceptor, the contrib `TracingInterceptor` and `LensInterceptor`, "
             "every mode running at once in each round (own worker process and task queue, same load) against one dev "
             "server, ratios taken per round. Targets: ours ≤ 10% over none, and no more than the contrib.",
-            ["interceptor_overhead.py", "--workflows", "100" if quick else "200", "--rounds", "3"],
+            ["interceptor_overhead.py", "--workflows", "100" if quick else "200", "--rounds", "3" if quick else "6"],
         ),
         (
             "Collectors",
