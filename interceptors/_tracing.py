@@ -301,10 +301,10 @@ class SpanTools:
         else:
             bounded = BoundedAttributes(limits.max_span_attributes, sampled_attributes, immutable=True,
                                         max_value_len=limits.max_span_attribute_length)
-        flags = _SAMPLED_RANDOM if parent is not None and parent.trace_flags.random_trace_id else _SAMPLED
         span = ReadableSpan(
             name=name,
-            context=SpanContext(trace_id, span_id, is_remote=False, trace_flags=flags, trace_state=trace_state),
+            context=SpanContext(trace_id, span_id, is_remote=False, trace_flags=_child_flags(parent),
+                                trace_state=trace_state),
             parent=parent,
             resource=tracer.resource,
             attributes=bounded,
@@ -346,8 +346,7 @@ class _DeferredSpan(trace.Span):
     def __init__(self, tools: SpanTools, name: str, kind: SpanKind, parent: SpanContext | None, trace_id: int,
                  span_id: int, start_ns: int, attributes: dict[str, Any]) -> None:
         self._tools, self._name, self._kind, self._parent = tools, name, kind, parent
-        flags = _SAMPLED_RANDOM if parent is not None and parent.trace_flags.random_trace_id else _SAMPLED
-        self._context = SpanContext(trace_id, span_id, is_remote=False, trace_flags=flags,
+        self._context = SpanContext(trace_id, span_id, is_remote=False, trace_flags=_child_flags(parent),
                                     trace_state=parent.trace_state if parent is not None else None)
         self._start_ns = start_ns
         self._attributes = attributes
@@ -435,6 +434,11 @@ def _remote_parent(match: re.Match[bytes]) -> otel_context.Context:
         return otel_context.Context()
     parent = SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(int(match[3], 16)))
     return trace.set_span_in_context(NonRecordingSpan(parent), otel_context.Context())
+
+
+def _child_flags(parent: SpanContext | None) -> TraceFlags:
+    """A sampled child's flags, as the SDK sets them: the parent's random-trace-id flag carries over."""
+    return _SAMPLED_RANDOM if parent is not None and parent.trace_flags.random_trace_id else _SAMPLED
 
 
 def _parent_context(parent: SpanContext | None) -> otel_context.Context:

@@ -7,7 +7,7 @@ Put them into any structlog pipeline (`configure_telemetry()` does it for you):
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import structlog
@@ -44,8 +44,7 @@ class TemporalContextAdder:
         # The last span's ids and the last run's or activity's keys, rendered once: consecutive records mostly
         # share them. Each cache holds its source object, so an identity match cannot be a recycled id.
         self._ids: tuple[Any, str, str] = (None, "", "")
-        self._activity: tuple[Any, tuple[tuple[str, Any], ...]] = (None, ())
-        self._workflow: tuple[Any, tuple[tuple[str, Any], ...]] = (None, ())
+        self._keys: dict[Any, tuple[Any, tuple[tuple[str, Any], ...]]] = {}  # per kind: (info, its keys)
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
         if self._service_name:
@@ -59,21 +58,19 @@ class TemporalContextAdder:
             event_dict.setdefault(keys.TRACE_ID, ids[1])
             event_dict.setdefault(keys.SPAN_ID, ids[2])
         if temporalio.activity.in_activity():
-            info = temporalio.activity.info()
-            cached = self._activity
-            if cached[0] is not info:
-                cached = self._activity = (info, _activity_keys(info))
-            for key, value in cached[1]:
-                event_dict.setdefault(key, value)
+            self._add_keys(event_dict, temporalio.activity.info(), _activity_keys)
         elif temporalio.workflow.in_workflow():
             info = temporalio.workflow.info()
-            cached = self._workflow
-            if cached[0] is not info:
-                cached = self._workflow = (info, _workflow_keys(info))
-            for key, value in cached[1]:
-                event_dict.setdefault(key, value)
+            self._add_keys(event_dict, info, _workflow_keys)
             event_dict.setdefault(keys.EVENT_ID, info.get_current_history_length())
         return event_dict
+
+    def _add_keys(self, event_dict: EventDict, info: Any, build: Callable[[Any], tuple[tuple[str, Any], ...]]) -> None:
+        cached = self._keys.get(build)
+        if cached is None or cached[0] is not info:
+            cached = self._keys[build] = (info, build(info))
+        for key, value in cached[1]:
+            event_dict.setdefault(key, value)
 
 
 def _activity_keys(info: temporalio.activity.Info) -> tuple[tuple[str, Any], ...]:
