@@ -12,6 +12,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from temporal_lens.collectors.tables import ADDED_COLUMNS
+
 
 class DatabaseInUseError(RuntimeError):
     """Another process holds the DuckDB file open for writing."""
@@ -39,6 +41,9 @@ def open_database(path: str | Path) -> duckdb.DuckDBPyConnection:
             f"database {path} is in use by {_lock_holder(message)}; stop that process or use another --db"
         ) from err
     conn.execute(_schema_sql())
+    # A database created before a column was added gets it here, so every writer can rely on the current shape.
+    for table, column, definition in ADDED_COLUMNS:
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {definition}")
     return conn
 
 

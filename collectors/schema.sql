@@ -1,4 +1,6 @@
--- Tables the collectors write: one family per source. Stable names and columns (see DESIGN.md); more may be added.
+-- Tables the collectors write: one family per source. Stable names and columns; more may be added. Their Arrow
+-- shapes are in tables.py (a test checks both agree); a column added later is also in tables.ADDED_COLUMNS, so
+-- open_database adds it to databases created before it.
 
 -- One row per history event, flattened from Temporal's event history. Unique per (namespace, workflow_id, run_id,
 -- event_id) by how it is written, not by an index: a run's events are replaced whole (delete, then insert, in one
@@ -45,7 +47,8 @@ CREATE TABLE IF NOT EXISTS workflows (
     PRIMARY KEY (namespace, workflow_id, run_id)
 );
 
--- One row per span, from OTLP (or, later, synthesized from history: see `source`).
+-- One row per span, from OTLP, Jaeger JSON, the legacy Jaeger agent, or synthesized from history (see `source`).
+-- `links`: a JSON list of {"trace_id", "span_id", "attributes"}, the spans this one links to ([] when none).
 CREATE TABLE IF NOT EXISTS spans (
     trace_id       VARCHAR NOT NULL,
     span_id        VARCHAR NOT NULL,
@@ -66,6 +69,7 @@ CREATE TABLE IF NOT EXISTS spans (
     events         JSON,
     resource       JSON,
     source         VARCHAR NOT NULL,
+    links          JSON DEFAULT '[]',
     PRIMARY KEY (trace_id, span_id)
 );
 
