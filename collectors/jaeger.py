@@ -22,16 +22,14 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from temporal_lens import keys
 from temporal_lens.collectors.db import BatchWriter
-from temporal_lens.collectors.otlp_convert import SPANS_SCHEMA
+from temporal_lens.collectors.span_rows import datetime_nanos, hex_from_text, iso_time, span_link, span_row, to_json
+from temporal_lens.collectors.tables import SPANS
 
 SPAN_SOURCE_JAEGER = "jaeger"
 UNKNOWN_SERVICE = "unknown_service"
 """`serviceName` written for spans that name no service (OpenTelemetry's default service name)."""
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_INT32 = range(-(2**31), 2**31)
 _KIND_TAG, _STATUS_TAG, _STATUS_MESSAGE_TAG, _ERROR_TAG = (
     "span.kind",
     "otel.status_code",
@@ -70,7 +68,7 @@ def jaeger_spans_table(document: Any, *, source: str = SPAN_SOURCE_JAEGER) -> pa
                 rows.append(_span_row(span, processes, source))
             except (KeyError, TypeError, ValueError) as err:
                 raise JaegerFormatError(f"data[{t}].spans[{s}]: {_reason(err)}") from err
-    return pa.Table.from_pylist(rows, schema=SPANS_SCHEMA)
+    return SPANS.from_rows(rows)
 
 
 def load_jaeger_file(writer: BatchWriter, path: str | Path, *, source: str = SPAN_SOURCE_JAEGER) -> int:
@@ -151,7 +149,7 @@ def collect_jaeger_api(
 
 
 def _span_row(span: Mapping[str, Any], processes: Mapping[str, Any], source: str) -> dict[str, Any]:
-    trace_id = _hex_id(span["traceID"], 32, "traceID")
+    trace_id = hex_from_text(span["traceID"], 32, "traceID")
     tags = _tags(span.get("tags") or [])
     kind = _KINDS.get(str(tags.pop(_KIND_TAG, "")).lower())
     status = str(tags.pop(_STATUS_TAG, "UNSET")).upper()
@@ -165,44 +163,49 @@ def _span_row(span: Mapping[str, Any], processes: Mapping[str, Any], source: str
     resource.update(_tags(process.get("tags") or []))
     start = _micros(span["startTime"], "startTime")
     duration = _micros(span.get("duration", 0), "duration")
-    return {
-        "trace_id": trace_id,
-        "span_id": _hex_id(span["spanID"], 16, "spanID"),
-        "parent_span_id": _parent(span, trace_id),
-        "name": str(span["operationName"]),
-        "kind": kind,
-        "service_name": service_name,
-        "start_time": start,
-        "end_time": start + duration,
-        "duration_ms": duration / 1000,
-        "status_code": status,
-        "status_message": None if status_message is None else str(status_message),
-        "workflow_id": _text(tags.get(keys.WORKFLOW_ID)),
-        "run_id": _text(tags.get(keys.RUN_ID)),
-        "activity_id": _text(tags.get(keys.ACTIVITY_ID)),
-        "attempt": _int32(tags.get(keys.ATTEMPT)),
-        "attributes": _to_json(tags),
-        "events": _to_json([_event(log) for log in span.get("logs") or []]),
-        "resource": _to_json(resource),
-        "source": source,
-    }
+    parent, links = _parent_and_links(span, trace_id)
+    return span_row(
+        trace_id=trace_id,
+        span_id=hex_from_text(span["spanID"], 16, "spanID"),
+        parent_span_id=parent,
+        name=str(span["operationName"]),
+        kind=kind,
+        service_name=service_name,
+        start_nanos=start * 1000,
+        end_nanos=(start + duration) * 1000,
+        status_code=status,
+        status_message=None if status_message is None else str(status_message),
+        attributes=tags,
+        events=[_event(log) for log in span.get("logs") or []],
+        links=links,
+        resource=resource,
+        source=source,
+    )
 
 
-def _parent(span: Mapping[str, Any], trace_id: str) -> str | None:
-    references = span.get("references") or []
-    for wanted in ("CHILD_OF", "FOLLOWS_FROM"):
-        for ref in references:
-            same_trace = _hex_id(ref.get("traceID", trace_id), 32, "references.traceID") == trace_id
-            if ref.get("refType") == wanted and same_trace:
-                return _hex_id(ref["spanID"], 16, "references.spanID")
+def _parent_and_links(span: Mapping[str, Any], trace_id: str) -> tuple[str | None, list[dict[str, Any]]]:
+    """The parent span (the first CHILD_OF reference in the trace, else the first FOLLOWS_FROM in it, else the older
+    `parentSpanID`), and every other reference as a link, as OpenTelemetry's Jaeger translator reads them."""
+    references = []
+    for ref in span.get("references") or []:
+        ref_trace = hex_from_text(ref.get("traceID", trace_id), 32, "references.traceID")
+        references.append((ref.get("refType"), ref_trace, hex_from_text(ref["spanID"], 16, "references.spanID")))
+    chosen = next(
+        (i for wanted in ("CHILD_OF", "FOLLOWS_FROM") for i, (kind, ref_trace, _) in enumerate(references)
+         if kind == wanted and ref_trace == trace_id),
+        None,
+    )
+    links = [span_link(ref_trace, ref_span) for i, (_, ref_trace, ref_span) in enumerate(references) if i != chosen]
+    if chosen is not None:
+        return references[chosen][2], links
     parent = span.get("parentSpanID")  # the older shape some exporters still write
-    return _hex_id(parent, 16, "parentSpanID") if parent and int(parent, 16) else None
+    return (hex_from_text(parent, 16, "parentSpanID") if parent and int(parent, 16) else None), links
 
 
 def _event(log: Mapping[str, Any]) -> dict[str, Any]:
     fields = _tags(log.get("fields") or [])
     name = fields.pop("event", None)
-    return {"name": "log" if name is None else str(name), "time": _iso(_micros(log["timestamp"], "timestamp")),
+    return {"name": "log" if name is None else str(name), "time": iso_time(_micros(log["timestamp"], "timestamp")),
             "attributes": fields}
 
 
@@ -219,17 +222,6 @@ def _tag_value(tag: Mapping[str, Any]) -> Any:
     if kind == "float64":
         return float(value)
     return value  # string, and binary (already base64 in JSON)
-
-
-def _hex_id(value: Any, width: int, field: str) -> str:
-    text = str(value).lower()
-    try:
-        number = int(text, 16)
-    except ValueError:
-        raise ValueError(f"{field} {value!r} is not a hex id") from None
-    if not number or len(text) > width:
-        raise ValueError(f"{field} {value!r} must be a non-zero id of at most {width} hex digits")
-    return text.rjust(width, "0")
 
 
 def _micros(value: Any, field: str) -> int:
@@ -296,7 +288,7 @@ def _trace(trace_id: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     for row in rows:
         resource = _json_value(row.get("resource")) or {}
         service = row.get("service_name") or resource.get("service.name") or UNKNOWN_SERVICE
-        process_key = (service, _to_json({k: v for k, v in resource.items() if k != "service.name"}))
+        process_key = (service, to_json({k: v for k, v in resource.items() if k != "service.name"}))
         if process_key not in processes:
             process_id = processes[process_key] = f"p{len(processes) + 1}"
             extra = {k: v for k, v in resource.items() if k != "service.name"}
@@ -319,11 +311,16 @@ def _span_doc(trace_id: str, row: Mapping[str, Any], process_id: str) -> dict[st
     if row.get("status_message"):
         tags[_STATUS_MESSAGE_TAG] = row["status_message"]
     parent = row.get("parent_span_id")
+    references = [{"refType": "CHILD_OF", "traceID": trace_id, "spanID": parent}] if parent else []
+    references += [
+        {"refType": "FOLLOWS_FROM", "traceID": link["trace_id"], "spanID": link["span_id"]}
+        for link in _json_value(row.get("links")) or []
+    ]
     return {
         "traceID": trace_id,
         "spanID": row["span_id"],
         "operationName": row["name"],
-        "references": [{"refType": "CHILD_OF", "traceID": trace_id, "spanID": parent}] if parent else [],
+        "references": references,
         "startTime": start,
         "duration": max(end - start, 0),
         "tags": _typed_tags(tags),
@@ -353,7 +350,7 @@ def _typed_tags(values: Mapping[str, Any]) -> list[dict[str, Any]]:
         elif isinstance(value, float):
             kind = "float64"
         else:
-            kind, value = "string", value if isinstance(value, str) else _to_json(value)
+            kind, value = "string", value if isinstance(value, str) else to_json(value)
         tags.append({"key": key, "type": kind, "value": value})
     return tags
 
@@ -362,36 +359,8 @@ def _typed_tags(values: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _to_micros(moment: datetime) -> int:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def _iso(micros: int) -> str:
-    return (_EPOCH + timedelta(microseconds=micros)).isoformat(timespec="microseconds")
+    return datetime_nanos(moment) // 1000
 
 
 def _json_value(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
-
-
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return _to_json(value)
-
-
-def _int32(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number in _INT32 else None
-
-
-def _to_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-

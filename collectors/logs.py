@@ -13,31 +13,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
 from temporal_lens import keys
 from temporal_lens.collectors.db import BatchWriter
-
-LOGS_SCHEMA = pa.schema(
-    [
-        ("time", pa.timestamp("us", tz="UTC")),
-        ("level", pa.string()),
-        ("event", pa.string()),
-        ("service_name", pa.string()),
-        ("trace_id", pa.string()),
-        ("span_id", pa.string()),
-        ("workflow_id", pa.string()),
-        ("run_id", pa.string()),
-        ("activity_id", pa.string()),
-        ("attempt", pa.int32()),
-        ("event_id", pa.int64()),
-        ("attributes", pa.string()),
-        ("source_file", pa.string()),
-        ("line_no", pa.int64()),
-    ]
-)
+from temporal_lens.collectors.log_rows import log_row
+from temporal_lens.collectors.span_rows import int32, text
+from temporal_lens.collectors.tables import LOGS
 
 # Column -> record keys it is read from, first present wins; keys used go to the column, the rest to `attributes`.
+# The correlation columns (workflow_id, run_id, ...) are read from their `temporal.*` keys by `log_row`.
 _ALIASES: dict[str, tuple[str, ...]] = {
     "time": ("timestamp", "time", "ts", "@timestamp", "asctime"),
     "level": ("level", "levelname", "severity"),
@@ -45,13 +28,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "service_name": ("service.name", "service_name", "service"),
     "trace_id": (keys.TRACE_ID, "otelTraceID"),
     "span_id": (keys.SPAN_ID, "otelSpanID"),
-    "workflow_id": (keys.WORKFLOW_ID,),
-    "run_id": (keys.RUN_ID,),
-    "activity_id": (keys.ACTIVITY_ID,),
-    "attempt": (keys.ATTEMPT,),
-    "event_id": (keys.EVENT_ID,),
 }
-_INTEGER_COLUMNS = {"attempt": 32, "event_id": 64}
 
 
 @dataclass(frozen=True)
@@ -105,7 +82,7 @@ def load_log_file(
         if not columns["line_no"]:
             return
         rows = len(columns["line_no"])
-        stored = writer.insert("logs", pa.table(columns, schema=LOGS_SCHEMA))
+        stored = writer.insert("logs", LOGS.table(columns))
         result.loaded += stored
         result.skipped_duplicates += rows - stored
         for values in columns.values():
@@ -148,42 +125,37 @@ def load_log_files(
 
 
 def _empty_columns() -> dict[str, list[Any]]:
-    return {name: [] for name in LOGS_SCHEMA.names}
+    return {name: [] for name in LOGS.columns}
 
 
 def _log_row(raw: bytes, *, first_line: bool) -> dict[str, Any]:
     try:
-        text = raw.decode("utf-8-sig" if first_line else "utf-8")
-        record = json.loads(text, parse_constant=_reject_constant)
+        decoded = raw.decode("utf-8-sig" if first_line else "utf-8")
+        record = json.loads(decoded, parse_constant=_reject_constant)
     except ValueError as err:  # also UnicodeDecodeError, JSONDecodeError and rejected NaN/Infinity
         raise _BadLine(f"not valid JSON ({err})") from err
     if not isinstance(record, dict):
         raise _BadLine(f"not a JSON object but {type(record).__name__}")
 
-    row: dict[str, Any] = {}
+    found: dict[str, Any] = {}
     rest = dict(record)
     for column, aliases in _ALIASES.items():
-        value = None
+        found[column] = None
         for alias in aliases:
             if rest.get(alias) is not None:
-                value = rest.pop(alias)
+                found[column] = rest.pop(alias)
                 break
-        row[column] = value
-
-    if row["time"] is not None:
-        row["time"] = _parse_time(row["time"])
-    if row["level"] is not None:
-        row["level"] = str(row["level"]).lower()
-    for column in ("event", "service_name", "trace_id", "span_id", "workflow_id", "run_id", "activity_id"):
-        if row[column] is not None and not isinstance(row[column], str):
-            row[column] = json.dumps(row[column]) if isinstance(row[column], (dict, list)) else str(row[column])
-    for column, bits in _INTEGER_COLUMNS.items():
-        value = row[column]
-        row[column] = _as_int(value, bits)
-        if value is not None and row[column] is None:
-            rest[_ALIASES[column][0]] = value  # an odd value stays visible instead of costing the line
+    level = found["level"]
+    row = log_row(
+        time=None if found["time"] is None else _parse_time(found["time"]),
+        level=None if level is None else str(level).lower(),
+        event=found["event"],
+        service_name=found["service_name"],
+        trace_id=found["trace_id"],
+        span_id=found["span_id"],
+        attributes=rest,
+    )
     _fill_from_temporal_extras(row, rest)
-    row["attributes"] = json.dumps(rest, ensure_ascii=False)
     return row
 
 
@@ -193,32 +165,12 @@ def _fill_from_temporal_extras(row: dict[str, Any], rest: dict[str, Any]) -> Non
         info = rest.get(extra)
         if not isinstance(info, dict):
             continue
-        row["workflow_id"] = row["workflow_id"] or _text(info.get("workflow_id"))
-        row["run_id"] = row["run_id"] or _text(info.get("workflow_run_id") or info.get("run_id"))
+        row["workflow_id"] = row["workflow_id"] or text(info.get("workflow_id"))
+        row["run_id"] = row["run_id"] or text(info.get("workflow_run_id") or info.get("run_id"))
         if extra == "temporal_activity":
-            row["activity_id"] = row["activity_id"] or _text(info.get("activity_id"))
+            row["activity_id"] = row["activity_id"] or text(info.get("activity_id"))
             if row["attempt"] is None:
-                row["attempt"] = _as_int(info.get("attempt"), _INTEGER_COLUMNS["attempt"])
-
-
-def _as_int(value: Any, bits: int) -> int | None:
-    """An integer that fits a signed `bits`-bit column, from an int, integral float or decimal string."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    elif isinstance(value, str):
-        try:
-            value = int(value.strip())
-        except ValueError:
-            return None
-    if not isinstance(value, int) or not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
-        return None
-    return value
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
+                row["attempt"] = int32(info.get("attempt"))
 
 
 def _parse_time(value: Any) -> datetime:

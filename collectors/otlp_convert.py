@@ -12,7 +12,6 @@ import json
 import math
 import threading
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import duckdb
@@ -27,31 +26,9 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from temporal_lens import keys
 from temporal_lens.collectors.db import BatchWriter
-from temporal_lens.collectors.logs import LOGS_SCHEMA
-
-SPANS_SCHEMA = pa.schema(
-    [
-        ("trace_id", pa.string()),
-        ("span_id", pa.string()),
-        ("parent_span_id", pa.string()),
-        ("name", pa.string()),
-        ("kind", pa.string()),
-        ("service_name", pa.string()),
-        ("start_time", pa.timestamp("us", tz="UTC")),
-        ("end_time", pa.timestamp("us", tz="UTC")),
-        ("duration_ms", pa.float64()),
-        ("status_code", pa.string()),
-        ("status_message", pa.string()),
-        ("workflow_id", pa.string()),
-        ("run_id", pa.string()),
-        ("activity_id", pa.string()),
-        ("attempt", pa.int32()),
-        ("attributes", pa.string()),
-        ("events", pa.string()),
-        ("resource", pa.string()),
-        ("source", pa.string()),
-    ]
-)
+from temporal_lens.collectors.log_rows import log_row
+from temporal_lens.collectors.span_rows import hex_from_bytes, iso_time, span_link, span_row, to_json
+from temporal_lens.collectors.tables import LOGS, SPANS, SPANS_SCHEMA
 
 OTLP_LOG_SOURCE = "otlp"
 """`logs.source_file` of records received over OTLP; their `line_no` is `otlp_log_key(...)` (see schema.sql)."""
@@ -59,23 +36,12 @@ OTLP_LOG_SOURCE = "otlp"
 Signal = Literal["traces", "logs"]
 REQUEST_TYPES: dict[str, type[Message]] = {"traces": ExportTraceServiceRequest, "logs": ExportLogsServiceRequest}
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_INT32 = range(-(2**31), 2**31)
-_INT64 = range(-(2**63), 2**63)
 _KEY_BITS = (1 << 63) - 1
 # Storage errors a retry can cure; receivers answer them with a code OTLP exporters retry.
 TRANSIENT_DB_ERRORS = (duckdb.IOException, duckdb.TransactionException, duckdb.ConnectionException)
 # OTLP severity_number ranges (1-4 TRACE ... 21-24 FATAL) -> the level names structlog writes.
 _LEVELS = ((21, "critical"), (17, "error"), (13, "warning"), (9, "info"), (5, "debug"), (1, "trace"))
 _LEVEL_ALIASES = {"warn": "warning", "fatal": "critical"}  # OTel's (and Java's) names -> Python's
-# Attribute -> logs column; the attribute leaves `attributes` when it fills its column.
-_LOG_COLUMNS = {
-    keys.WORKFLOW_ID: "workflow_id",
-    keys.RUN_ID: "run_id",
-    keys.ACTIVITY_ID: "activity_id",
-    keys.ATTEMPT: "attempt",
-    keys.EVENT_ID: "event_id",
-}
 
 
 class StoreError(Exception):
@@ -153,15 +119,13 @@ def spans_to_table(request: ExportTraceServiceRequest) -> pa.Table:
     for r, resource_spans in enumerate(request.resource_spans):
         resource = _attributes(resource_spans.resource.attributes)
         service_name = resource.get("service.name")
-        resource_json = _to_json(resource)
+        service_name = service_name if isinstance(service_name, str) else None
+        resource_json = to_json(resource)
         for s, scope_spans in enumerate(resource_spans.scope_spans):
             for i, span in enumerate(scope_spans.spans):
                 where = f"resource_spans[{r}].scope_spans[{s}].spans[{i}]"
-                row = _span_row(span, where)
-                row["service_name"] = service_name if isinstance(service_name, str) else None
-                row["resource"] = resource_json
-                rows.append(row)
-    return pa.Table.from_pylist(rows, schema=SPANS_SCHEMA)
+                rows.append(_span_row(span, where, service_name, resource_json))
+    return SPANS.from_rows(rows)
 
 
 def logs_to_table(request: ExportLogsServiceRequest) -> pa.Table:
@@ -182,12 +146,9 @@ def logs_to_table(request: ExportLogsServiceRequest) -> pa.Table:
         service_name = service_name if isinstance(service_name, str) else None
         for s, scope_logs in enumerate(resource_logs.scope_logs):
             for i, record in enumerate(scope_logs.log_records):
-                row = _log_row(record, f"resource_logs[{r}].scope_logs[{s}].log_records[{i}]")
-                row["service_name"] = service_name
-                row["source_file"] = OTLP_LOG_SOURCE
-                row["line_no"] = otlp_log_key(record, service_name)
+                row = _log_row(record, f"resource_logs[{r}].scope_logs[{s}].log_records[{i}]", service_name)
                 rows.setdefault(row["line_no"], row)
-    return pa.Table.from_pylist(list(rows.values()), schema=LOGS_SCHEMA)
+    return LOGS.from_rows(list(rows.values()))
 
 
 def otlp_log_key(record: LogRecord, service_name: str | None) -> int:
@@ -205,32 +166,22 @@ def otlp_log_key(record: LogRecord, service_name: str | None) -> int:
         sorted(_attributes(record.attributes).items()),
         service_name,
     ]
-    digest = hashlib.blake2b(_to_json(identity).encode("utf-8"), digest_size=8).digest()
+    digest = hashlib.blake2b(to_json(identity).encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "big") & _KEY_BITS
 
 
-def _log_row(record: LogRecord, where: str) -> dict[str, Any]:
-    attributes = _attributes(record.attributes)
-    row: dict[str, Any] = {
-        "time": _micros(record.time_unix_nano or record.observed_time_unix_nano),
-        "level": _level(record),
-        "event": _text(_any_value(record.body)),
-        "trace_id": _hex_id(record.trace_id, 16, f"{where}.trace_id") if record.trace_id else None,
-        "span_id": _hex_id(record.span_id, 8, f"{where}.span_id") if record.span_id else None,
-    }
-    for key, column in _LOG_COLUMNS.items():
-        value = attributes.get(key)
-        if column == "attempt":
-            converted = _int32(value)
-        elif column == "event_id":
-            converted = _int64(value)
-        else:
-            converted = _text(value)
-        row[column] = converted
-        if converted is not None:  # an odd value stays visible in `attributes` instead of vanishing
-            attributes.pop(key)
-    row["attributes"] = _to_json(attributes)
-    return row
+def _log_row(record: LogRecord, where: str, service_name: str | None) -> dict[str, Any]:
+    return log_row(
+        time=_micros(record.time_unix_nano or record.observed_time_unix_nano),
+        level=_level(record),
+        event=_any_value(record.body),
+        service_name=service_name,
+        trace_id=hex_from_bytes(record.trace_id, 16, f"{where}.trace_id") if record.trace_id else None,
+        span_id=hex_from_bytes(record.span_id, 8, f"{where}.span_id") if record.span_id else None,
+        attributes=_attributes(record.attributes),
+        source_file=OTLP_LOG_SOURCE,
+        line_no=otlp_log_key(record, service_name),
+    )
 
 
 def _level(record: LogRecord) -> str | None:
@@ -243,31 +194,25 @@ def _level(record: LogRecord) -> str | None:
     return None
 
 
-def _span_row(span: Span, where: str) -> dict[str, Any]:
-    trace_id = _hex_id(span.trace_id, 16, f"{where}.trace_id")
-    span_id = _hex_id(span.span_id, 8, f"{where}.span_id")
-    parent_span_id = _hex_id(span.parent_span_id, 8, f"{where}.parent_span_id") if span.parent_span_id else None
-    attributes = _attributes(span.attributes)
-    start, end = span.start_time_unix_nano, span.end_time_unix_nano
-    return {
-        "trace_id": trace_id,
-        "span_id": span_id,
-        "parent_span_id": parent_span_id,
-        "name": span.name,
-        "kind": _enum_name(Span.SpanKind, span.kind, "SPAN_KIND_"),
-        "start_time": _micros(start),
-        "end_time": _micros(end),
-        "duration_ms": (end - start) / 1e6 if start and end else None,
-        "status_code": _enum_name(Status.StatusCode, span.status.code, "STATUS_CODE_"),
-        "status_message": span.status.message or None,
-        "workflow_id": _text(attributes.get(keys.WORKFLOW_ID)),
-        "run_id": _text(attributes.get(keys.RUN_ID)),
-        "activity_id": _text(attributes.get(keys.ACTIVITY_ID)),
-        "attempt": _int32(attributes.get(keys.ATTEMPT)),
-        "attributes": _to_json(attributes),
-        "events": _to_json([_event(event) for event in span.events]),
-        "source": keys.SPAN_SOURCE_OTLP,
-    }
+def _span_row(span: Span, where: str, service_name: str | None, resource_json: str) -> dict[str, Any]:
+    parent = span.parent_span_id
+    return span_row(
+        trace_id=hex_from_bytes(span.trace_id, 16, f"{where}.trace_id"),
+        span_id=hex_from_bytes(span.span_id, 8, f"{where}.span_id"),
+        parent_span_id=hex_from_bytes(parent, 8, f"{where}.parent_span_id") if parent else None,
+        name=span.name,
+        kind=_enum_name(Span.SpanKind, span.kind, "SPAN_KIND_"),
+        service_name=service_name,
+        start_nanos=span.start_time_unix_nano or None,  # 0 means "not set" in OTLP
+        end_nanos=span.end_time_unix_nano or None,
+        status_code=_enum_name(Status.StatusCode, span.status.code, "STATUS_CODE_"),
+        status_message=span.status.message or None,
+        attributes=_attributes(span.attributes),
+        events=[_event(event) for event in span.events],
+        links=[_link(link, f"{where}.links[{n}]") for n, link in enumerate(span.links)],
+        resource=resource_json,
+        source=keys.SPAN_SOURCE_OTLP,
+    )
 
 
 def _micros(unix_nano: int) -> int | None:
@@ -276,15 +221,16 @@ def _micros(unix_nano: int) -> int | None:
 
 
 def _event(event: Span.Event) -> dict[str, Any]:
-    return {"name": event.name, "time": _iso_time(event.time_unix_nano), "attributes": _attributes(event.attributes)}
+    return {"name": event.name, "time": iso_time(_micros(event.time_unix_nano)),
+            "attributes": _attributes(event.attributes)}
 
 
-def _hex_id(raw: bytes, length: int, field: str) -> str:
-    # All-zero ids are invalid per the trace context spec and would collide on the primary key.
-    if len(raw) != length or not any(raw):
-        shown = "all zeros" if raw and not any(raw) else f"{len(raw)} bytes"
-        raise ValueError(f"{field} must be {length} non-zero bytes, got {shown}")
-    return raw.hex()
+def _link(link: Span.Link, where: str) -> dict[str, Any]:
+    return span_link(
+        hex_from_bytes(link.trace_id, 16, f"{where}.trace_id"),
+        hex_from_bytes(link.span_id, 8, f"{where}.span_id"),
+        _attributes(link.attributes),
+    )
 
 
 def _enum_name(enum: Any, value: int, prefix: str) -> str:
@@ -311,41 +257,6 @@ def _any_value(value: AnyValue) -> Any:
     if kind == "double_value" and not math.isfinite(value.double_value):
         return str(value.double_value)  # JSON has no NaN/Infinity, and DuckDB's JSON type rejects them
     return getattr(value, kind)
-
-
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return _to_json(value)
-
-
-def _int32(value: Any) -> int | None:
-    return _int_in(value, _INT32)
-
-
-def _int64(value: Any) -> int | None:
-    return _int_in(value, _INT64)
-
-
-def _int_in(value: Any, bounds: range) -> int | None:
-    # A non-numeric value is a sender's quirk, not a reason to lose the batch; the raw value stays in `attributes`.
-    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return number if number in bounds else None
-
-
-def _iso_time(unix_nano: int) -> str | None:
-    if not unix_nano:
-        return None
-    return (_EPOCH + timedelta(microseconds=unix_nano // 1000)).isoformat(timespec="microseconds")
-
-
-def _to_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 # OTLP/JSON writes trace and span ids as hex where protobuf's JSON mapping expects base64.
