@@ -42,7 +42,7 @@ from temporal_lens.collectors import (
     open_database,
     read_history_json,
 )
-from temporal_lens.collectors.history import _Run, _write_runs
+from temporal_lens.collectors.history_writer import HistoryRun, write_runs
 from temporal_lens.stack import DevServer, free_port
 
 QUICK = "--quick" in sys.argv
@@ -150,15 +150,15 @@ def bench_history_ingest(recorded: str, folder: Path) -> None:
 
 def _load_protobuf_way(writer: BatchWriter, paths: list[Path], runs_per_batch: int) -> int:
     events = 0
-    pending: list[_Run] = []
+    pending: list[HistoryRun] = []
     for path in paths:
         history = read_history_json(path)
-        pending.append(_Run(history.workflow_id, history.run_id, history))
+        pending.append(HistoryRun(history.workflow_id, history.run_id, history))
         if len(pending) >= runs_per_batch:
-            events += _write_runs(writer, "default", pending)
+            events += write_runs(writer, "default", pending)
             pending = []
     if pending:
-        events += _write_runs(writer, "default", pending)
+        events += write_runs(writer, "default", pending)
     return events
 
 

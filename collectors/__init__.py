@@ -2,20 +2,24 @@
 
 from temporal_lens.collectors.app_db import AppTableError, load_sqlite_table
 from temporal_lens.collectors.db import BatchWriter, DatabaseInUseError, open_database
-from temporal_lens.collectors.history import (
-    CLOSED_STATUSES,
-    CollectProgress,
-    CollectResult,
+from temporal_lens.collectors.history_files import (
     HistoryFileError,
-    collect_histories,
-    event_type_name,
-    flatten_history,
     load_history_files,
     load_history_json,
     read_history_json,
+)
+from temporal_lens.collectors.history_live import CollectProgress, collect_histories
+from temporal_lens.collectors.history_model import (
+    ACTIVITY_CLOSE_STATUS,
+    CHILD_CLOSE_STATUS,
+    CLOSED_STATUSES,
+    RUN_CLOSE_STATUS,
+    event_type_name,
+    flatten_history,
     workflow_row,
 )
 from temporal_lens.collectors.history_traces import HISTORY_SERVICE, run_spans, synthesize_history_spans
+from temporal_lens.collectors.history_writer import CollectResult
 from temporal_lens.collectors.jaeger import (
     JaegerApiError,
     JaegerFormatError,
@@ -32,12 +36,21 @@ from temporal_lens.collectors.otlp_convert import OTLP_LOG_SOURCE, logs_to_table
 from temporal_lens.collectors.otlp_http import OtlpHttpReceiver
 from temporal_lens.collectors.otlp_receiver import OtlpReceiver, ReceiverBindError, spans_to_table
 from temporal_lens.collectors.parquet import PARTITIONING, Partitioning, export_parquet
+from temporal_lens.collectors.tables import HISTORY_EVENTS, LOGS, SPANS, TABLES, WORKFLOWS, TableShape
 
 __all__ = [
+    "ACTIVITY_CLOSE_STATUS",
+    "CHILD_CLOSE_STATUS",
     "CLOSED_STATUSES",
+    "HISTORY_EVENTS",
     "HISTORY_SERVICE",
+    "LOGS",
     "OTLP_LOG_SOURCE",
     "PARTITIONING",
+    "RUN_CLOSE_STATUS",
+    "SPANS",
+    "TABLES",
+    "WORKFLOWS",
     "AgentDatagramError",
     "AppTableError",
     "BatchWriter",
@@ -54,6 +67,7 @@ __all__ = [
     "OtlpReceiver",
     "Partitioning",
     "ReceiverBindError",
+    "TableShape",
     "collect_histories",
     "collect_jaeger_api",
     "decode_emit_batch",

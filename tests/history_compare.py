@@ -11,7 +11,7 @@ from typing import Any
 
 from temporalio.converter import default as default_converter
 
-from temporal_lens.collectors.history import _readable_payload
+from temporal_lens.collectors.history_model import readable_payload
 
 _PAYLOAD_KEYS = frozenset(["metadata", "data", "externalPayloads"])
 
@@ -23,7 +23,7 @@ def decode_payloads(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
     if isinstance(value.get("metadata"), dict) and set(value) <= _PAYLOAD_KEYS:
-        return _readable_payload(value, default_converter().payload_converter)
+        return readable_payload(value, default_converter().payload_converter)
     return {key: decode_payloads(item) for key, item in value.items()}
 
 

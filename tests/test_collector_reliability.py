@@ -253,7 +253,7 @@ def test_one_run_in_several_files_is_stored_once(tmp_path: Path, runs_per_batch:
 
 
 def test_batches_are_bounded_by_files_and_bytes(tmp_path: Path) -> None:
-    from temporal_lens.collectors.history import _batches
+    from temporal_lens.collectors.history_files import _batches
 
     sizes = [10, 10, 50, 200, 10, 10, 10]
     paths = []

@@ -23,7 +23,7 @@ from temporal_lens.collectors import (
     open_database,
     workflow_row,
 )
-from temporal_lens.collectors.history_json import read_history_batch
+from temporal_lens.collectors.history_json_sql import read_history_batch
 from tests.collector_inputs import history_json
 from tests.history_compare import decoded_rows, parsed_rows
 

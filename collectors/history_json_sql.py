@@ -1,4 +1,4 @@
-"""The fast path for history JSON files: DuckDB reads and flattens a batch of files in SQL, no protobuf.
+"""History JSON files read by DuckDB: a batch of files parsed and flattened in SQL, no protobuf.
 
 `read_history_batch` turns many exported histories (`temporal workflow show --output json`, the Web UI download,
 `WorkflowHistory.to_json()`, or a bare list of events) into the `history_events` rows `flatten_history` gives, and
@@ -17,10 +17,11 @@ Differences from the protobuf path, by design:
   are normalised either way.
 * fields are read by name without checking every value's protobuf type; what the columns need is checked.
 
-A file the fast path cannot vouch for is not loaded here but named in `FastBatch.rejected`, for the caller to read
-the slow, exact way (which loads it or says what is wrong with it): not valid JSON, no `events` list, an event
-without an integer id, a time that is not a timestamp, an event type this library does not know, two attributes on
-one event, a first event that is not WorkflowExecutionStarted, repeated event ids, no workflow id.
+A file this SQL reader cannot vouch for is not loaded here but named in `SqlBatch.rejected`, for the caller to read
+the exact protobuf way (`history_files.read_history_protobuf`, which loads it or says what is wrong with it): not
+valid JSON, no `events` list, an event without an integer id, a time that is not a timestamp, an event type this
+library does not know, two attributes on one event, a first event that is not WorkflowExecutionStarted, repeated
+event ids, no workflow id.
 """
 
 from __future__ import annotations
@@ -37,49 +38,17 @@ from temporalio.api.enums.v1 import EventType, RetryState
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 
-EVENT_COLUMNS = (
-    "namespace",
-    "workflow_id",
-    "run_id",
-    "event_id",
-    "event_time",
-    "event_type",
-    "task_queue",
-    "activity_id",
-    "activity_type",
-    "attempt",
-    "scheduled_event_id",
-    "started_event_id",
-    "failure_message",
-    "failure_type",
-    "retry_state",
-    "timer_id",
-    "signal_name",
-    "update_name",
-    "identity",
-    "attributes",
-)
+from temporal_lens.collectors.history_model import RUN_CLOSE_STATUS, camel_name
+from temporal_lens.collectors.tables import HISTORY_EVENTS
 
-_CLOSE_STATUS = {
-    "WorkflowExecutionCompleted": "COMPLETED",
-    "WorkflowExecutionFailed": "FAILED",
-    "WorkflowExecutionCanceled": "CANCELED",
-    "WorkflowExecutionTerminated": "TERMINATED",
-    "WorkflowExecutionContinuedAsNew": "CONTINUED_AS_NEW",
-    "WorkflowExecutionTimedOut": "TIMED_OUT",
-}
 _STARTED_KEY = "workflowExecutionStartedEventAttributes"
 _UPSERT_KEY = "upsertWorkflowSearchAttributesEventAttributes"
 _ACTIVITY_SCHEDULED_KEY = "activityTaskScheduledEventAttributes"
 _ACTIVITY_STARTED_KEY = "activityTaskStartedEventAttributes"
 _WORKFLOW_TASK_SCHEDULED_KEY = "workflowTaskScheduledEventAttributes"
 _UPDATE_ACCEPTED_KEY = "workflowExecutionUpdateAcceptedEventAttributes"
-# A path read_text would expand as a glob pattern; such a file goes the slow way.
+# A path read_text would expand as a glob pattern; such a file goes the protobuf way.
 _GLOB_CHARS = frozenset("*?[{")
-
-
-def _camel(enum_name: str, prefix: str) -> str:
-    return "".join(word.capitalize() for word in enum_name.removeprefix(prefix).split("_"))
 
 
 def _attribute_keys() -> list[str]:
@@ -104,7 +73,7 @@ def _event_type_pairs() -> list[tuple[str, str]]:
     for name, number in EventType.items():
         if number == 0:
             continue
-        camel = _camel(name, "EVENT_TYPE_")
+        camel = camel_name(name, "EVENT_TYPE_")
         pairs += [(name, camel), (camel, camel), (str(number), camel)]
     return pairs
 
@@ -114,7 +83,7 @@ def _retry_state_pairs() -> list[tuple[str, str]]:
     for name, number in RetryState.items():
         short = name.removeprefix("RETRY_STATE_")
         value = "" if number == 0 else short
-        pairs += [(name, value), (_camel(name, "RETRY_STATE_"), value), (str(number), value)]
+        pairs += [(name, value), (camel_name(name, "RETRY_STATE_"), value), (str(number), value)]
     return pairs
 
 
@@ -168,7 +137,7 @@ def _build_sql() -> tuple[str, str, str]:
 
     # 1. Every event of every file, parsed once, with what its own attributes say.
     stage = f"""
-CREATE OR REPLACE TEMP TABLE _lens_fast_events AS
+CREATE OR REPLACE TEMP TABLE _lens_sql_events AS
 WITH docs AS (
     -- one parse per file: an object's events, else a bare list of events; NULL for anything else (not JSON)
     SELECT filename AS file,
@@ -240,9 +209,9 @@ SELECT
 FROM flat LEFT JOIN (VALUES {_values(_retry_state_pairs())}) AS states(spelling, short)
     ON states.spelling = t.retryState
 """
-    # 2. Which files the fast path vouches for, with the run they hold. Files absent from here had no events.
+    # 2. Which files the SQL reader vouches for, with the run they hold. Files absent from here had no events.
     files = f"""
-CREATE OR REPLACE TEMP TABLE _lens_fast_files AS
+CREATE OR REPLACE TEMP TABLE _lens_sql_files AS
 SELECT
     file,
     bool_and(event_ok) AND count(DISTINCT event_id) = count(*)
@@ -251,7 +220,7 @@ SELECT
     coalesce(nullif($workflow_id, ''), max(started_workflow_id) FILTER (WHERE pos = 1)) AS workflow_id,
     coalesce(nullif($run_id, ''), max(started_run_id) FILTER (WHERE pos = 1)) AS run_id,
     max(n_events) AS n_events
-FROM _lens_fast_events GROUP BY file
+FROM _lens_sql_events GROUP BY file
 """
     # 3. The history_events rows of the good files, close events filled from the events they point at.
     rows = f"""
@@ -273,11 +242,11 @@ SELECT
         AS update_name,
     e.identity,
     CAST(e.attrs AS VARCHAR) AS attributes
-FROM _lens_fast_events e
-JOIN _lens_fast_files f ON f.file = e.file AND f.ok
-LEFT JOIN _lens_fast_events s ON s.file = e.file AND s.event_id = e.scheduled_event_id
-LEFT JOIN _lens_fast_events st ON st.file = e.file AND st.event_id = e.started_event_id
-LEFT JOIN _lens_fast_events a ON a.file = e.file AND a.event_id = e.accepted_event_id
+FROM _lens_sql_events e
+JOIN _lens_sql_files f ON f.file = e.file AND f.ok
+LEFT JOIN _lens_sql_events s ON s.file = e.file AND s.event_id = e.scheduled_event_id
+LEFT JOIN _lens_sql_events st ON st.file = e.file AND st.event_id = e.started_event_id
+LEFT JOIN _lens_sql_events a ON a.file = e.file AND a.event_id = e.accepted_event_id
 """
     return stage, files, rows
 
@@ -290,18 +259,18 @@ SELECT f.file, f.workflow_id, f.run_id, f.n_events,
     last.event_type, last.event_time,
     list(CAST(sa.search_attributes AS VARCHAR) ORDER BY sa.pos) FILTER (WHERE sa.search_attributes IS NOT NULL),
     list(sa.attr_key = '{_STARTED_KEY}' ORDER BY sa.pos) FILTER (WHERE sa.search_attributes IS NOT NULL)
-FROM _lens_fast_files f
-JOIN _lens_fast_events first ON first.file = f.file AND first.pos = 1
-JOIN _lens_fast_events last ON last.file = f.file AND last.pos = f.n_events
-LEFT JOIN _lens_fast_events sa ON sa.file = f.file AND sa.attr_key IN ('{_STARTED_KEY}', '{_UPSERT_KEY}')
+FROM _lens_sql_files f
+JOIN _lens_sql_events first ON first.file = f.file AND first.pos = 1
+JOIN _lens_sql_events last ON last.file = f.file AND last.pos = f.n_events
+LEFT JOIN _lens_sql_events sa ON sa.file = f.file AND sa.attr_key IN ('{_STARTED_KEY}', '{_UPSERT_KEY}')
 WHERE f.ok
 GROUP BY ALL
 """
 
 
 @dataclass(frozen=True)
-class FastRun:
-    """One history the fast path loaded: enough for its `workflows` row (see `history.workflow_row`)."""
+class SqlRun:
+    """One history the SQL reader loaded: enough for its `workflows` row (see `history_model.workflow_row`)."""
 
     path: Path
     workflow_id: str
@@ -319,25 +288,25 @@ class FastRun:
 
     @property
     def status(self) -> str:
-        return _CLOSE_STATUS.get(self.last_event_type or "", "RUNNING")
+        return RUN_CLOSE_STATUS.get(self.last_event_type or "", "RUNNING")
 
     @property
     def close_time(self) -> Any:
-        return self.last_event_time if self.last_event_type in _CLOSE_STATUS else None
+        return self.last_event_time if self.last_event_type in RUN_CLOSE_STATUS else None
 
 
 @dataclass(frozen=True)
-class FastBatch:
+class SqlBatch:
     """`events`: the history_events rows of every file in `runs`, with `_file` (the path as a string) first;
-    `rejected`: files to read the slow way."""
+    `rejected`: files to read the protobuf way."""
 
     events: pa.Table
-    runs: tuple[FastRun, ...]
+    runs: tuple[SqlRun, ...]
     rejected: tuple[Path, ...]
 
 
-def fast_readable(path: Path) -> bool:
-    """Whether the fast path may try this path at all (an existing plain file, not read as a glob pattern)."""
+def sql_readable(path: Path) -> bool:
+    """Whether the SQL reader may try this path at all (an existing plain file, not read as a glob pattern)."""
     return path.is_file() and not (_GLOB_CHARS & set(str(path)))
 
 
@@ -348,7 +317,7 @@ def read_history_batch(
     namespace: str,
     workflow_id: str | None = None,
     run_id: str | None = None,
-) -> FastBatch:
+) -> SqlBatch:
     """Read and flatten `paths` in one pass of SQL on a cursor of `conn`; writes nothing to the database.
 
     Raises:
@@ -356,7 +325,8 @@ def read_history_batch(
             may retry the files one by one.
     """
     if not paths:
-        return FastBatch(pa.table({name: pa.array([], pa.string()) for name in ("_file", *EVENT_COLUMNS)}), (), ())
+        columns = ("_file", *HISTORY_EVENTS.columns)
+        return SqlBatch(pa.table({name: pa.array([], pa.string()) for name in columns}), (), ())
     by_name = {str(path): path for path in paths}
     cursor = conn.cursor()
     try:
@@ -364,11 +334,11 @@ def read_history_batch(
         cursor.execute(_FILES_SQL, {"workflow_id": workflow_id or "", "run_id": run_id or ""})
         events = cursor.sql(_ROWS_SQL, params={"namespace": namespace}).to_arrow_table()
         found = cursor.execute(_RUNS_SQL).fetchall()
-        cursor.execute("DROP TABLE IF EXISTS _lens_fast_events; DROP TABLE IF EXISTS _lens_fast_files")
+        cursor.execute("DROP TABLE IF EXISTS _lens_sql_events; DROP TABLE IF EXISTS _lens_sql_files")
     finally:
         cursor.close()
     runs = tuple(
-        FastRun(
+        SqlRun(
             path=by_name[file],
             workflow_id=wid,
             run_id=rid,
@@ -400,4 +370,4 @@ def read_history_batch(
     )
     loaded = {run.path for run in runs}
     rejected = tuple(path for path in paths if path not in loaded)
-    return FastBatch(events.select(["_file", *EVENT_COLUMNS]), runs, rejected)
+    return SqlBatch(events.select(["_file", *HISTORY_EVENTS.columns]), runs, rejected)
