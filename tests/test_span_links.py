@@ -25,6 +25,7 @@ from temporal_lens.collectors import (
     OtlpReceiver,
     collect_histories,
     export_jaeger,
+    export_parquet,
     jaeger_spans_table,
     load_jaeger_file,
     open_database,
@@ -160,6 +161,13 @@ def test_jaeger_export_then_import_keeps_links(tmp_path: Path) -> None:
     query = "SELECT name, parent_span_id, links FROM spans ORDER BY name"
     assert loaded.execute(query).fetchall() == source.execute(query).fetchall()
     assert len(_links(loaded, "HandleSignal:approve")) == 2
+
+    export_parquet(loaded, tmp_path / "parquet", tables=["spans"])
+    parquet = str(tmp_path / "parquet" / "table=spans" / "**" / "*.parquet")
+    stored = duckdb.sql(f"SELECT name, links FROM read_parquet('{parquet}') ORDER BY name").fetchall()
+    assert [(name, json.loads(links)) for name, links in stored] == [
+        (name, json.loads(links)) for name, _, links in loaded.execute(query).fetchall()
+    ]
 
 
 async def test_signal_and_update_handler_spans_land_with_their_caller_link(dev_server, task_queue, tmp_path) -> None:
