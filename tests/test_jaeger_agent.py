@@ -66,3 +66,33 @@ def test_garbage_datagrams_are_counted_and_logged(tmp_path, caplog) -> None:
     assert (receiver.datagrams_received, receiver.datagrams_rejected, receiver.spans_stored) == (2, 2, 0)
     assert caplog.text.count("dropped a") == 2
     assert conn.execute("SELECT count(*) FROM spans").fetchall() == [(0,)]
+
+
+async def test_agent_references_other_than_the_parent_become_links(tmp_path) -> None:
+    from opentracing import follows_from
+
+    conn = open_database(tmp_path / "lens.duckdb")
+    with JaegerAgentReceiver(BatchWriter(conn)) as receiver:
+        config = Config(
+            config={
+                "sampler": {"type": "const", "param": 1},
+                "local_agent": {"reporting_host": "127.0.0.1", "reporting_port": receiver.port},
+            },
+            service_name="legacy-billing",
+            validate=True,
+        )
+        tracer = config.new_tracer(io_loop=IOLoop.current())
+        cause = tracer.start_span("cause")
+        cause.finish()
+        with tracer.start_active_span("invoice") as parent:
+            tracer.start_span("retry", child_of=parent.span, references=[follows_from(cause.context)]).finish()
+        await tracer.close()
+        assert receiver.wait_for_datagrams(1)
+
+    rows = {row["name"]: row for row in span_rows(conn)}
+    retry, cause_row = rows["retry"], rows["cause"]
+    assert retry["parent_span_id"] == rows["invoice"]["span_id"]
+    assert json.loads(retry["links"]) == [
+        {"trace_id": cause_row["trace_id"], "span_id": cause_row["span_id"], "attributes": {}}
+    ]
+    assert json.loads(rows["invoice"]["links"]) == []
