@@ -5,6 +5,8 @@ The format is the one Jaeger's query API returns and its UI's "JSON File" upload
 Mapped the way OpenTelemetry's Jaeger translator maps it: the tags `span.kind`, `otel.status_code`,
 `otel.status_description` and `error` become the span's kind and status (and are written back on export), logs
 become span events named by their `event` field, a process becomes the span's `resource` and `service_name`.
+The parent is the first CHILD_OF reference in the span's trace (else the first FOLLOWS_FROM in it); every other
+reference becomes a link, and links are written back as FOLLOWS_FROM references, so an export imports unchanged.
 64-bit trace ids are left-padded to 128 bits, as OpenTelemetry does.
 """
 
