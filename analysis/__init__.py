@@ -1,5 +1,6 @@
 """Analysis: the question catalogue asked of every source, scored against ground truth, judged, and reported."""
 
+from temporal_lens.analysis.asking import Answer, ask_question
 from temporal_lens.analysis.catalogue import CATALOGUE, KINDS, SOURCES, Question, question
 from temporal_lens.analysis.claims import Claim, judge_claims
 from temporal_lens.analysis.matrix import matrix_reasons, render_matrix
@@ -13,9 +14,11 @@ __all__ = [
     "KINDS",
     "PARTIAL",
     "SOURCES",
+    "Answer",
     "Cell",
     "Claim",
     "Question",
+    "ask_question",
     "judge_claims",
     "matrix_reasons",
     "question",

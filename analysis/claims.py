@@ -9,7 +9,6 @@ from temporal_lens.analysis.catalogue import CATALOGUE
 from temporal_lens.analysis.scoring import ANSWERS, CANNOT, NO_DATA, PARTIAL, Cell
 
 SUPPORTED, CONTRADICTED, PARTLY, NOT_MEASURED = "supported", "contradicted", "partly", "not yet measured"
-_RANK = {ANSWERS: 2, PARTIAL: 1, CANNOT: 0}
 
 
 @dataclass(frozen=True)

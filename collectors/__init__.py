@@ -1,5 +1,6 @@
 """Collectors: bring histories, spans, logs and application tables into one DuckDB file."""
 
+from temporal_lens.collectors.addresses import dialable_host, join_host_port, parse_host_port
 from temporal_lens.collectors.app_db import AppTableError, load_sqlite_table
 from temporal_lens.collectors.db import BatchWriter, DatabaseInUseError, open_database
 from temporal_lens.collectors.history_files import (
@@ -71,6 +72,7 @@ __all__ = [
     "collect_histories",
     "collect_jaeger_api",
     "decode_emit_batch",
+    "dialable_host",
     "event_type_name",
     "export_jaeger",
     "export_parquet",
@@ -78,6 +80,7 @@ __all__ = [
     "flatten_history",
     "jaeger_spans_table",
     "jaeger_trace_document",
+    "join_host_port",
     "load_history_files",
     "load_history_json",
     "load_jaeger_file",
@@ -87,6 +90,7 @@ __all__ = [
     "logs_to_table",
     "open_database",
     "otlp_log_key",
+    "parse_host_port",
     "read_history_json",
     "run_spans",
     "spans_to_table",

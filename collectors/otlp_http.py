@@ -22,6 +22,7 @@ from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
+from temporal_lens.collectors.addresses import dialable_host, join_host_port
 from temporal_lens.collectors.db import BatchWriter
 from temporal_lens.collectors.otlp_convert import (
     ReceiverCounters,
@@ -129,8 +130,7 @@ class OtlpHttpReceiver(ReceiverCounters):
         if self._server is None:
             raise RuntimeError("receiver not started; call start() or use it as a context manager")
         port = self._server.server_address[1]
-        host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(self._host, self._host)
-        return f"http://[{host.strip('[]')}]:{port}" if ":" in host else f"http://{host}:{port}"
+        return f"http://{join_host_port(dialable_host(self._host), port)}"
 
     def __enter__(self) -> OtlpHttpReceiver:
         return self.start()

@@ -16,6 +16,7 @@ import grpc
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
+from temporal_lens.collectors.addresses import dialable_host, join_host_port
 from temporal_lens.collectors.db import BatchWriter
 from temporal_lens.collectors.otlp_convert import (
     SPANS_SCHEMA,
@@ -138,7 +139,7 @@ class OtlpReceiver(ReceiverCounters):
             ]
         )
         try:
-            bound = server.add_insecure_port(_join(self._host, self._port))
+            bound = server.add_insecure_port(join_host_port(self._host, self._port))
         except RuntimeError:
             bound = 0
         if not bound:
@@ -159,9 +160,7 @@ class OtlpReceiver(ReceiverCounters):
         """`host:port` to hand to `OTLPSpanExporter(endpoint=..., insecure=True)`."""
         if self._bound_port is None:
             raise RuntimeError("receiver not started; call start() or use it as a context manager")
-        # Exporters cannot dial a wildcard address; the loopback of the same family reaches the same socket.
-        host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(self._host, self._host)
-        return _join(host, self._bound_port)
+        return join_host_port(dialable_host(self._host), self._bound_port)
 
     def _authorized(self, context: grpc.ServicerContext) -> bool:
         if self._expected_auth is None:
@@ -179,13 +178,9 @@ class OtlpReceiver(ReceiverCounters):
         self.stop()
 
 
-def _join(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
-
-
 def _bind_error(host: str, port: int) -> ReceiverBindError:
     """Find out why gRPC could not bind (it only logs the reason) by trying the same bind with a plain socket."""
-    address = _join(host, port)
+    address = join_host_port(host, port)
     try:
         with socket.create_server((host.strip("[]"), port)):
             pass

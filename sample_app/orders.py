@@ -22,7 +22,6 @@ from temporal_lens.sample_app.service import run_service, service_arguments
 from temporal_lens.sample_app.workflows import InvoiceWorkflow, LoyaltyWorkflow, OrderWorkflow
 
 APP_DB_ENV = "TEMPORAL_LENS_APP_DB"
-APP_TABLE = "orders"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
     order_id     TEXT PRIMARY KEY,

@@ -25,18 +25,6 @@ NEXUS_OPERATION = "temporal.nexus.operation"
 TRACE_ID = "trace_id"
 SPAN_ID = "span_id"
 
-CORRELATION_KEYS = (
-    WORKFLOW_ID,
-    RUN_ID,
-    WORKFLOW_TYPE,
-    ACTIVITY_ID,
-    ACTIVITY_TYPE,
-    ATTEMPT,
-    TASK_QUEUE,
-    NAMESPACE,
-    EVENT_ID,
-)
-
 TRACE_HEADER = "_tracer-data"
 """Temporal header carrying W3C trace context; the same key `temporalio.contrib.opentelemetry` uses."""
 

@@ -21,6 +21,7 @@ from temporal_lens.collectors import (
     load_log_files,
     load_sqlite_table,
     open_database,
+    parse_host_port,
     synthesize_history_spans,
 )
 from temporal_lens.interceptors import LensPlugin, configure_telemetry
@@ -57,10 +58,7 @@ class ExternalStack:
 
     def receiver_bind(self) -> tuple[str, int]:
         """`receive_grpc` as (host, port); raises ValueError when it is not host:port."""
-        host, _, port = self.receive_grpc.rpartition(":")
-        if not host or not port.isdigit() or int(port) > 65535:
-            raise ValueError(f"the receiver address must be host:port, got {self.receive_grpc!r}")
-        return host.strip("[]"), int(port)
+        return parse_host_port(self.receive_grpc, option="receive_grpc")
 
 
 @dataclass

@@ -13,6 +13,23 @@ from temporalio.client import Client
 
 from temporal_lens.stack import DevServer
 
+_MARKS_OF_FIXTURE = {"dev_server": ("server",), "client": ("server",), "study_run": ("server", "study")}
+"""The markers a test needs because it asks, even through another fixture, for one of these."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks follow from what a test uses, so one that needs the server never runs in `-m "not server"`.
+
+    Modules mark their tests themselves; this catches a test whose module does not (yet), and makes every
+    study test a server test.
+    """
+    for item in items:
+        needed = {mark for name in item.fixturenames for mark in _MARKS_OF_FIXTURE.get(name, ())}
+        if item.get_closest_marker("study"):
+            needed.add("server")
+        for mark in sorted(needed - {m.name for m in item.iter_markers()}):
+            item.add_marker(mark)
+
 
 @pytest.fixture(scope="session")
 def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:

@@ -298,6 +298,7 @@ async def _settle(client: Client, query: str, closed: int, running: int) -> None
     raise AssertionError("visibility did not settle in time")
 
 
+@pytest.mark.server
 async def test_second_collection_fetches_only_new_and_open_runs(client: Client, task_queue: str, tmp_path) -> None:
     query = f'TaskQueue = "{task_queue}"'
     conn = open_database(tmp_path / "lens.duckdb")
@@ -337,6 +338,7 @@ async def test_second_collection_fetches_only_new_and_open_runs(client: Client, 
     conn.close()
 
 
+@pytest.mark.server
 def test_cli_collect_history_reports_fetched_and_skipped(dev_server, tmp_path: Path) -> None:
     db = tmp_path / "lens.duckdb"
     args = [

@@ -6,6 +6,7 @@ import re
 import time
 from datetime import timedelta
 
+import pytest
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
@@ -71,6 +72,7 @@ def history_dicts(conn, run_id: str) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+@pytest.mark.server
 async def test_flattened_history_keeps_retry_story(client, task_queue) -> None:
     [handle] = await run_charges(client, task_queue, ["ann"])
     history = await handle.fetch_history()
@@ -110,6 +112,7 @@ async def test_flattened_history_keeps_retry_story(client, task_queue) -> None:
     assert result == "charged ann"
 
 
+@pytest.mark.server
 async def test_collect_histories_twice_stores_each_run_once(client, task_queue, tmp_path) -> None:
     handles = await run_charges(client, task_queue, ["bob", "cy", "dee"])
     conn = open_database(tmp_path / "lens.duckdb")
@@ -140,6 +143,7 @@ async def test_collect_histories_twice_stores_each_run_once(client, task_queue, 
     assert retried == [(handle.id, 2, "card declined") for handle in sorted(handles, key=lambda h: h.id)]
 
 
+@pytest.mark.server
 async def test_json_export_loads_same_rows_as_live(client, task_queue, tmp_path) -> None:
     [handle] = await run_charges(client, task_queue, ["eve"])
     live = open_database(tmp_path / "live.duckdb")

@@ -8,6 +8,7 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from temporalio import activity, workflow
 from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
 from temporalio.common import RetryPolicy
@@ -142,6 +143,7 @@ def event_type_name_of(enum_name: str) -> str:
     return "".join(word.capitalize() for word in enum_name.removeprefix("EVENT_TYPE_").split("_"))
 
 
+@pytest.mark.server
 async def test_fast_path_gives_the_protobuf_rows_on_real_histories(client: Client, task_queue: str, tmp_path) -> None:
     histories = await _record(client, task_queue)
     folder = tmp_path / "exports"

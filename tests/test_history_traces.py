@@ -7,6 +7,7 @@ import json
 import time
 from datetime import timedelta
 
+import pytest
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
@@ -98,6 +99,7 @@ async def run_reservation(client: Client, task_queue: str) -> tuple[str, str]:
     raise AssertionError("visibility did not list the finished workflow in time")
 
 
+@pytest.mark.server
 async def test_history_spans_tell_the_run_story(client, task_queue, tmp_path) -> None:
     workflow_id, run_id = await run_reservation(client, task_queue)
     conn = open_database(tmp_path / "lens.duckdb")

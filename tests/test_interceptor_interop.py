@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -14,6 +15,8 @@ from temporalio.worker import Worker
 from temporal_lens.interceptors import LensInterceptor, with_passthrough
 from tests.interceptor_app.workflows import RetryWorkflow, flaky, noop
 from tests.spantree import span_tree
+
+pytestmark = pytest.mark.server
 
 
 async def test_contrib_client_and_activities_with_lens_workflow(dev_server, task_queue) -> None:

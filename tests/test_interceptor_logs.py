@@ -16,6 +16,8 @@ from temporalio.worker import Worker
 from temporal_lens.interceptors import LensPlugin, structlog_processors
 from tests.interceptor_app.workflows import RetryWorkflow, flaky, noop
 
+pytestmark = pytest.mark.server
+
 
 @pytest.fixture
 def log_stream():

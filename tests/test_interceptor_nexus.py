@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import nexusrpc
 import nexusrpc.handler
+import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -18,6 +19,8 @@ from temporalio.worker import Worker
 
 from temporal_lens.interceptors import LensPlugin
 from tests.spantree import span_tree
+
+pytestmark = pytest.mark.server
 
 
 @nexusrpc.service

@@ -25,6 +25,8 @@ from tests.interceptor_app.workflows import (
 )
 from tests.spantree import span_tree
 
+pytestmark = pytest.mark.server
+
 
 @pytest.fixture(scope="module")
 def exporter() -> InMemorySpanExporter:

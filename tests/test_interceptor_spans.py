@@ -15,6 +15,8 @@ from temporal_lens.interceptors import LensPlugin
 from tests.interceptor_app.workflows import RetryWorkflow, flaky, noop
 from tests.spantree import span_tree
 
+pytestmark = pytest.mark.server
+
 
 @pytest.fixture
 def exporter() -> InMemorySpanExporter:

@@ -36,6 +36,8 @@ def _run_chromium(binary: str, profile: Path, *args: str) -> subprocess.Complete
     )
 
 
+@pytest.mark.server
+@pytest.mark.study
 def test_study_writes_both_reports_before_naming_the_run_folder(study_run) -> None:
     run_dir, stdout = study_run
     lines = stdout.strip().splitlines()
@@ -51,6 +53,9 @@ def test_study_writes_both_reports_before_naming_the_run_folder(study_run) -> No
     assert html.count(plotly.offline.get_plotlyjs()[:200]) == 1
 
 
+@pytest.mark.server
+@pytest.mark.study
+@pytest.mark.browser
 def test_report_renders_in_chromium(study_run, tmp_path: Path) -> None:
     binary = _chromium()
     if binary is None:
@@ -78,6 +83,8 @@ def test_report_renders_in_chromium(study_run, tmp_path: Path) -> None:
     assert screenshot.is_file() and screenshot.stat().st_size > 10_000
 
 
+@pytest.mark.server
+@pytest.mark.study
 def test_report_command_stores_the_ui_url_and_links_each_workflow(study_run, tmp_path: Path) -> None:
     run_dir, _ = study_run
     db = tmp_path / "lens.duckdb"

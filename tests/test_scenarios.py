@@ -7,6 +7,8 @@ import pytest
 
 from tests.conftest import run_study
 
+pytestmark = [pytest.mark.server, pytest.mark.study]
+
 
 @pytest.fixture(scope="module")
 def db(study_run):

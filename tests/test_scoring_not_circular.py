@@ -41,6 +41,8 @@ def _dropped(before: tuple[str, float], after: tuple[str, float]) -> bool:
     return after[1] < before[1] or (before[0] == ANSWERS and after[0] != ANSWERS)
 
 
+@pytest.mark.server
+@pytest.mark.study
 def test_deleting_failure_logs_costs_only_the_logs(damaged) -> None:
     before = _verdicts(damaged, "payment_attempts")
     assert before["logs"][0] == ANSWERS
@@ -57,6 +59,8 @@ def test_deleting_failure_logs_costs_only_the_logs(damaged) -> None:
     assert {s: v for s, v in after.items() if s != "logs"} == {s: v for s, v in before.items() if s != "logs"}
 
 
+@pytest.mark.server
+@pytest.mark.study
 def test_stretching_spans_costs_only_the_traces(damaged) -> None:
     before = _verdicts(damaged, "step_durations")
     assert before["traces"][0] == ANSWERS
@@ -66,6 +70,8 @@ def test_stretching_spans_costs_only_the_traces(damaged) -> None:
     assert {s: v for s, v in after.items() if s != "traces"} == {s: v for s, v in before.items() if s != "traces"}
 
 
+@pytest.mark.server
+@pytest.mark.study
 def test_changing_an_app_db_status_costs_only_the_app_db(damaged) -> None:
     before = _verdicts(damaged, "order_status")
     assert before["app_db"][0] == ANSWERS
@@ -75,6 +81,8 @@ def test_changing_an_app_db_status_costs_only_the_app_db(damaged) -> None:
     assert {s: v for s, v in after.items() if s != "app_db"} == {s: v for s, v in before.items() if s != "app_db"}
 
 
+@pytest.mark.server
+@pytest.mark.study
 def test_an_emptied_source_scores_no_data(damaged) -> None:
     damaged.execute("DELETE FROM logs")
     cells = score_answers(damaged, store=False)
@@ -85,6 +93,8 @@ def test_an_emptied_source_scores_no_data(damaged) -> None:
                 q for q in CATALOGUE if q.id == cell.question_id).cannot_reason("logs")
 
 
+@pytest.mark.server
+@pytest.mark.study
 def test_the_same_database_scores_the_same_matrix(study_db: Path) -> None:
     with duckdb.connect(str(study_db), read_only=True) as conn:
         first = [(c.id, c.verdict, c.fraction, c.reason) for c in score_answers(conn, store=False)]
@@ -105,6 +115,8 @@ def test_every_question_has_sql_or_a_reason_for_every_source() -> None:
                 assert source not in q.cannot, f"{q.id}/{source}: both SQL and a reason"
 
 
+@pytest.mark.server
+@pytest.mark.study
 def test_no_query_fails_and_claims_cite_real_cells(study_db: Path) -> None:
     with duckdb.connect(str(study_db), read_only=True) as conn:
         cells = score_answers(conn, store=False)

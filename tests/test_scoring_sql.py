@@ -163,6 +163,8 @@ def _reference(q: Question, truth: list[dict], answer: list[dict]) -> tuple[int,
     return len(truth_units), good, sum(1 for u in truth_units if u not in answer_units)
 
 
+@pytest.mark.server
+@pytest.mark.study
 def test_sql_scoring_agrees_with_the_plain_reading_on_a_real_study(study_run: tuple[Path, str]) -> None:
     run_dir, _ = study_run
     with duckdb.connect(str(run_dir / "lens.duckdb"), read_only=True) as conn:

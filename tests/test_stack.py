@@ -12,6 +12,7 @@ def test_binary_is_found() -> None:
     assert find_temporal_binary().name == "temporal"
 
 
+@pytest.mark.server
 async def test_dev_server_serves(client) -> None:
     info = await client.workflow_service.get_system_info(GetSystemInfoRequest())
     assert info.server_version

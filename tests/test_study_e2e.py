@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from temporal_lens.sample_app.scenario import SCENARIOS
+
+pytestmark = [pytest.mark.server, pytest.mark.study]
 
 
 def _scalar(db, sql: str, params: list | None = None):

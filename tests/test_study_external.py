@@ -55,6 +55,8 @@ def external_run(tmp_path_factory: pytest.TempPathFactory):
         yield run_dir, completed.stdout, server, unrelated, receiver
 
 
+@pytest.mark.server
+@pytest.mark.study
 def test_no_dev_server_is_started_and_the_given_addresses_are_used(external_run) -> None:
     run_dir, stdout, server, _, receiver = external_run
     assert f"External Temporal at {server.address}" in stdout
@@ -64,6 +66,8 @@ def test_no_dev_server_is_started_and_the_given_addresses_are_used(external_run)
     assert not (run_dir / "temporal-server.log").exists()
 
 
+@pytest.mark.server
+@pytest.mark.study
 def test_every_order_is_in_every_source_and_only_this_studys_runs_are_collected(external_run) -> None:
     run_dir, _, _, unrelated, _ = external_run
     with duckdb.connect(str(run_dir / "lens.duckdb"), read_only=True) as db:

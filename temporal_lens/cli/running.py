@@ -1,0 +1,166 @@
+"""Commands that run something until it ends or Ctrl-C: the study, a dev server, the receivers."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from temporal_lens.cli._common import (
+    BAD_INPUT,
+    FAILURE,
+    DbOption,
+    _address,
+    _database,
+    _exits,
+    _fail,
+    _wait_for_interrupt,
+    console,
+)
+from temporal_lens.collectors import BatchWriter, join_host_port, parse_host_port
+from temporal_lens.collectors.jaeger_agent import DEFAULT_AGENT_PORT
+from temporal_lens.sample_app.scenario import SCENARIOS
+
+_INTERRUPTED = 130
+"""The shell's code for a command ended by SIGINT."""
+
+
+def study(
+    orders: Annotated[int, typer.Option(min=1, help="how many orders to drive")] = 12,
+    seed: Annotated[int, typer.Option(help="seed for the scenario mix and injected faults")] = 7,
+    scenarios: Annotated[str, typer.Option(help=f"comma-separated kinds among {', '.join(SCENARIOS)}")] = ",".join(
+        SCENARIOS
+    ),
+    runs_dir: Annotated[Path, typer.Option(help="where run folders are created")] = Path("runs"),
+    headless: Annotated[bool, typer.Option(help="start the dev server without its Web UI")] = False,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for all orders to close")] = 150.0,
+    codec: Annotated[bool, typer.Option(help="encrypt every payload, to show what history then holds")] = False,
+    external: Annotated[
+        bool, typer.Option(help="use a running stack (docker-compose.yml) instead of starting a dev server")
+    ] = False,
+    temporal_address: Annotated[
+        str, typer.Option(envvar="TEMPORAL_ADDRESS", help="with --external: the Temporal frontend host:port")
+    ] = "127.0.0.1:7233",
+    namespace: Annotated[str, typer.Option(envvar="TEMPORAL_NAMESPACE", help="with --external")] = "default",
+    otlp_endpoint: Annotated[
+        str,
+        typer.Option(envvar="TEMPORAL_LENS_OTLP_ENDPOINT",
+                     help="with --external: where the services export spans and logs (the collector)"),
+    ] = "127.0.0.1:4317",
+    receive_grpc: Annotated[
+        str,
+        typer.Option(envvar="TEMPORAL_LENS_RECEIVE_GRPC",
+                     help="with --external: host:port this study's OTLP receiver listens on for the collector"),
+    ] = "0.0.0.0:14317",
+    ui_url: Annotated[
+        str, typer.Option(envvar="TEMPORAL_LENS_UI_URL", help="with --external: the Temporal Web UI (printed)")
+    ] = "http://127.0.0.1:8080",
+) -> None:
+    """Run the whole study on this machine (or with --external, against a running stack) and print the matrix."""
+    from temporal_lens.services import ServiceError
+    from temporal_lens.stack import StackError
+    from temporal_lens.study import ExternalStack, StudyOptions, run_study
+
+    kinds = tuple(k.strip() for k in scenarios.split(",") if k.strip())
+    unknown = sorted(set(kinds) - set(SCENARIOS))
+    if unknown or not kinds:
+        raise _fail(f"unknown scenario kind(s) {unknown}; choose among {', '.join(SCENARIOS)}", BAD_INPUT)
+    stack = None
+    if external:
+        _address(receive_grpc, "--receive-grpc")
+        stack = ExternalStack(temporal_address=temporal_address, namespace=namespace, otlp_endpoint=otlp_endpoint,
+                              receive_grpc=receive_grpc, ui_url=ui_url or None)
+    options = StudyOptions(orders=orders, seed=seed, scenarios=kinds, runs_dir=runs_dir, headless=headless, codec=codec,
+                           timeout=timeout, external=stack)
+    try:
+        with _exits(dict.fromkeys((StackError, ServiceError, TimeoutError, OSError), FAILURE)):
+            run_study(options, console)
+    except KeyboardInterrupt:
+        raise _fail("interrupted; every process the study started has been stopped", _INTERRUPTED) from None
+
+
+def dev(
+    workdir: Annotated[Path, typer.Option(help="folder for the server's SQLite file and log")] = Path("runs/dev"),
+    port: Annotated[int | None, typer.Option(help="frontend gRPC port (default: a free one)")] = None,
+    ui_port: Annotated[int | None, typer.Option(help="Web UI port (default: a free one)")] = None,
+) -> None:
+    """Start a Temporal dev server and keep it running until Ctrl-C."""
+    from temporal_lens.stack import DevServer, StackError
+
+    with _exits({StackError: FAILURE}), DevServer(workdir, port=port, ui_port=ui_port) as server:
+        console.print(f"Temporal dev server at {server.address}; Web UI at {server.ui_url}. Ctrl-C stops it.")
+        _wait_for_interrupt()
+
+
+def receive(
+    db: DbOption,
+    grpc: Annotated[str, typer.Option(help="host:port for OTLP/gRPC, or 'off'")] = "127.0.0.1:4317",
+    http: Annotated[str, typer.Option(help="host:port for OTLP/HTTP (/v1/traces, /v1/logs), or 'off'")] = (
+        "127.0.0.1:4318"
+    ),
+    token: Annotated[
+        str | None, typer.Option(envvar="TEMPORAL_LENS_TOKEN", help="require 'Authorization: Bearer TOKEN'")
+    ] = None,
+    max_request_mb: Annotated[float, typer.Option(min=0.001, help="largest accepted request, MB")] = 16.0,
+) -> None:
+    """Run OTLP receivers (gRPC and HTTP) that store spans and log records into the database until Ctrl-C."""
+    from temporal_lens.collectors import OtlpHttpReceiver, OtlpReceiver
+
+    grpc_at, http_at = _listen_at(grpc, "--grpc"), _listen_at(http, "--http")
+    if grpc_at is None and http_at is None:
+        raise _fail("both --grpc and --http are off; nothing to receive", BAD_INPUT)
+    max_bytes = int(max_request_mb * 1024 * 1024)
+    with _database(db, failures={OSError: FAILURE}) as conn:
+        writer = BatchWriter(conn)
+        receivers: list[OtlpReceiver | OtlpHttpReceiver] = []
+        with ExitStack() as running:
+            if grpc_at is not None:
+                host, port = grpc_at
+                receivers.append(running.enter_context(
+                    OtlpReceiver(writer, host=host, port=port, token=token, max_message_bytes=max_bytes)
+                ))
+                console.print(f"OTLP/gRPC receiver at {receivers[-1].endpoint}")
+            if http_at is not None:
+                host, port = http_at
+                receivers.append(running.enter_context(
+                    OtlpHttpReceiver(writer, host=host, port=port, token=token, max_body_bytes=max_bytes)
+                ))
+                console.print(f"OTLP/HTTP receiver at {receivers[-1].endpoint} (/v1/traces, /v1/logs)")
+            console.print(f"writing into {db}{' (bearer token required)' if token else ''}. Ctrl-C stops it.")
+            _wait_for_interrupt()
+        spans = sum(r.spans_stored for r in receivers)
+        logs = sum(r.logs_stored for r in receivers)
+        rejected = sum(r.batches_rejected for r in receivers)
+        console.print(f"stored {spans} spans and {logs} log records; rejected {rejected} requests")
+
+
+def _listen_at(text: str, option: str) -> tuple[str, int] | None:
+    """A receiver's `host:port` as (host, port), or None when it is 'off'."""
+    if text.strip().lower() == "off":
+        return None
+    try:
+        return parse_host_port(text, option=option)
+    except ValueError:
+        raise _fail(f"{option} must be host:port or 'off', got {text!r}", BAD_INPUT) from None
+
+
+def receive_jaeger_agent(
+    db: DbOption,
+    udp: Annotated[str, typer.Option(help="host:port for Jaeger agent compact-Thrift datagrams")] = (
+        f"127.0.0.1:{DEFAULT_AGENT_PORT}"
+    ),
+) -> None:
+    """Receive legacy jaeger-client spans (agent protocol, UDP) into the database until Ctrl-C."""
+    from temporal_lens.collectors import JaegerAgentReceiver
+
+    host, port = _address(udp, "--udp")
+    with (
+        _database(db, failures={OSError: FAILURE, ImportError: FAILURE}) as conn,
+        JaegerAgentReceiver(BatchWriter(conn), host=host, port=port) as receiver,
+    ):
+        at = join_host_port(host, receiver.port)
+        console.print(f"Jaeger agent receiver on udp {at} writing into {db}. Ctrl-C stops it.")
+        _wait_for_interrupt()
+    console.print(f"stored {receiver.spans_stored} spans; {receiver.datagrams_rejected} bad datagram(s) dropped")
