@@ -4,6 +4,11 @@ Workflow-side spans are values, not live objects: each gets an id derived from t
 number, a start time from `workflow.time_ns()`, and is built and exported only when it ends, and only if that end
 is not a replay. A replay recomputes the same ids and times, so spans are never duplicated, always carry their real
 duration, and each one is exported as soon as its step completes.
+
+This module uses public OpenTelemetry and Temporal APIs only. Where speed or a missing hook needs SDK internals, it
+calls a named function of a shortcut module: `_handoff` (finished spans straight to the SDK's processors, deferred
+activity spans, through `SpanTools`), `_headers` (one-span trace headers by hand, through `SpanTools`) and
+`_sdk_hooks` (the workflow loop's timers, a Nexus operation's result, structlog's cached logger).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind
 
 from temporal_lens import keys
 from temporal_lens.interceptors._ids import workflow_span_id, workflow_trace_id
+from temporal_lens.interceptors._sdk_hooks import LifecycleLogger, nexus_result, observe_timers
 from temporal_lens.interceptors._tracing import (
     PROPAGATOR,
     SpanTools,
@@ -74,8 +80,7 @@ class LensInterceptor(temporalio.client.Interceptor, temporalio.worker.Intercept
         self.redact = redact
         self.max_payload_bytes = max_payload_bytes
         self.log = get_logger("temporal_lens")
-        self._lifecycle_log = structlog.get_logger("temporal_lens")
-        self._lifecycle_bound: Any = None
+        self._lifecycle_log = LifecycleLogger(structlog.get_logger("temporal_lens"))
         self._workflow_class: type[_LensWorkflowInbound] | None = None
 
     def intercept_client(self, next: temporalio.client.OutboundInterceptor) -> temporalio.client.OutboundInterceptor:
@@ -120,14 +125,7 @@ class LensInterceptor(temporalio.client.Interceptor, temporalio.worker.Intercept
         if not self.log_lifecycle:
             return
         try:  # the raw logger: this try is the safety net
-            logger = self._lifecycle_bound
-            if logger is None:
-                logger = self._lifecycle_log.bind()
-                if "bind" in vars(self._lifecycle_log):
-                    # structlog cached the assembled logger (cache_logger_on_first_use) and will never assemble
-                    # another for this proxy; calling it directly skips the proxy on every record.
-                    self._lifecycle_bound = logger
-            logger.info(event, **fields)
+            self._lifecycle_log.info(event, **fields)
         except Exception as err:
             report_once("log", err)
 
@@ -329,7 +327,7 @@ class _LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
 
     # Identity of the run's spans -----------------------------------------------------------------------------
 
-    def _ensure_run_span(self, headers: Mapping[str, Any]) -> SpanContext:
+    def ensure_run_span(self, headers: Mapping[str, Any]) -> SpanContext:
         if self._run_span is not None:
             return self._run_span
         info = temporalio.workflow.info()
@@ -406,47 +404,24 @@ class _LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
             return self.root.payload_attributes(kind, value)
 
     def _trace_timers(self) -> None:
-        """Give every durable timer (asyncio.sleep, workflow.sleep, wait_condition timeouts) a span.
+        """Give every durable timer (asyncio.sleep, workflow.sleep, wait_condition timeouts) a span."""
 
-        The SDK offers no timer hook, so the run's event loop's timer factory is wrapped on this instance only;
-        if the SDK ever changes it, timers simply go untraced.
-        """
-        loop = asyncio.get_running_loop()
-        original = getattr(loop, "_timer_impl", None)
-        if original is None or getattr(original, "_lens_traced", False):
-            return
-        inbound = self
-
-        def traced_timer(delay: float, options: Any, callback: Callable[..., Any], *args: Any, context: Any = None):
-            identity, start_ns = inbound.next_span(), temporalio.workflow.time_ns()
+        def timer_started(delay: float) -> tuple[Callable[[str], None], Callable[[str], None]]:
+            identity, start_ns = self.next_span(), temporalio.workflow.time_ns()
             parent = trace.get_current_span().get_span_context()
             ended = False
 
-            def end(outcome: str) -> None:
+            def end(outcome: str, timer_id: str) -> None:
                 nonlocal ended
                 if not ended:
                     ended = True
-                    inbound.emit("Timer", identity, parent=parent if parent.is_valid else inbound._run_span,
-                                 start_ns=start_ns, attributes={"temporal.timer_id": timer_id,
-                                 "temporal.timer_delay_ms": round(delay * 1000, 3), keys.OUTCOME: outcome})
+                    self.emit("Timer", identity, parent=parent if parent.is_valid else self._run_span,
+                              start_ns=start_ns, attributes={"temporal.timer_id": timer_id,
+                              "temporal.timer_delay_ms": round(delay * 1000, 3), keys.OUTCOME: outcome})
 
-            def fired(*callback_args: Any) -> Any:
-                end("fired")
-                return callback(*callback_args)
+            return (lambda timer_id: end("fired", timer_id)), (lambda timer_id: end("canceled", timer_id))
 
-            handle = original(delay, options, fired, *args, context=context)
-            timer_id = str(getattr(handle, "_seq", ""))
-            cancel = handle.cancel
-
-            def cancelled() -> None:
-                end("canceled")
-                cancel()
-
-            handle.cancel = cancelled
-            return handle
-
-        traced_timer._lens_traced = True  # type: ignore[attr-defined]
-        loop._timer_impl = traced_timer  # type: ignore[attr-defined]
+        observe_timers(asyncio.get_running_loop(), timer_started)
 
     @contextlib.contextmanager
     def _current(self, identity: SpanContext) -> Iterator[None]:
@@ -461,7 +436,7 @@ class _LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
 
     async def execute_workflow(self, input: temporalio.worker.ExecuteWorkflowInput) -> Any:
         info = temporalio.workflow.info()
-        run_span = self._ensure_run_span(input.headers)
+        run_span = self.ensure_run_span(input.headers)
         start_ns = int(info.workflow_start_time.timestamp() * 1_000_000_000)
         name = f"RunWorkflow:{info.workflow_type}"
         try:
@@ -492,7 +467,7 @@ class _LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
             return result
 
     async def handle_signal(self, input: temporalio.worker.HandleSignalInput) -> None:
-        run_span = self._ensure_run_span(temporalio.workflow.info().headers)
+        run_span = self.ensure_run_span(temporalio.workflow.info().headers)
         identity, start_ns = self.next_span(), temporalio.workflow.time_ns()
         with temporalio.workflow.unsafe.sandbox_unrestricted():
             links = self.root.spans.linked(input.headers)
@@ -509,7 +484,7 @@ class _LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
 
     async def handle_query(self, input: temporalio.worker.HandleQueryInput) -> Any:
         # Queries are not part of history: no sequence number (that would shift later ids), a random span id.
-        run_span = self._ensure_run_span(temporalio.workflow.info().headers)
+        run_span = self.ensure_run_span(temporalio.workflow.info().headers)
         tools = self.root.spans
         with temporalio.workflow.unsafe.sandbox_unrestricted():
             caller = tools.extract(input.headers)
@@ -532,7 +507,7 @@ class _LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
         super().handle_update_validator(input)
 
     async def handle_update_handler(self, input: temporalio.worker.HandleUpdateInput) -> Any:
-        run_span = self._ensure_run_span(temporalio.workflow.info().headers)
+        run_span = self.ensure_run_span(temporalio.workflow.info().headers)
         identity, start_ns = self.next_span(), temporalio.workflow.time_ns()
         name = f"HandleUpdate:{input.update}"
         with temporalio.workflow.unsafe.sandbox_unrestricted():
@@ -564,7 +539,7 @@ class _LensWorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
         """Identity, parent and start of an outbound span."""
         parent = trace.get_current_span().get_span_context()
         if not parent.is_valid:
-            parent = self.inbound._ensure_run_span(temporalio.workflow.info().headers)
+            parent = self.inbound.ensure_run_span(temporalio.workflow.info().headers)
         return self.inbound.next_span(), parent, temporalio.workflow.time_ns()
 
     def _begin(self, headers: Mapping[str, Any]) -> tuple[SpanContext, SpanContext, int, Mapping[str, Any]]:
@@ -620,8 +595,8 @@ class _LensWorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
                       keys.NEXUS_OPERATION: input.operation_name}
         # The span lasts until the operation's result, as StartActivity does; the SDK's handle keeps that in a
         # task of the workflow's loop. If a later SDK hides it, the span ends once the operation has started.
-        outcome = getattr(handle, "_task", None)
-        if isinstance(outcome, asyncio.Future):
+        outcome = nexus_result(handle)
+        if outcome is not None:
             self._end_when_done(outcome, name, begun, attributes)
         else:
             self.inbound.emit(name, identity, parent=parent, start_ns=start_ns, kind=SpanKind.CLIENT,
@@ -651,7 +626,7 @@ class _LensWorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
 
     def continue_as_new(self, input: temporalio.worker.ContinueAsNewInput) -> NoReturn:
         # The next run continues this run's trace: its span becomes a child of this run's span.
-        run_span = self.inbound._ensure_run_span(temporalio.workflow.info().headers)
+        run_span = self.inbound.ensure_run_span(temporalio.workflow.info().headers)
         with temporalio.workflow.unsafe.sandbox_unrestricted():
             input.headers = self.inbound.root.spans.inject_span(input.headers, run_span)
         super().continue_as_new(input)
