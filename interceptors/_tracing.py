@@ -58,6 +58,13 @@ def error_message(err: BaseException) -> str:
     return str(err) or type(err).__name__
 
 
+def error_type(err: BaseException) -> str:
+    """An application error's own type, else the exception class's name."""
+    if isinstance(err, ApplicationError) and err.type:
+        return err.type
+    return type(err).__name__
+
+
 def error_status(err: BaseException) -> Status | None:
     if is_benign(err):
         return None
