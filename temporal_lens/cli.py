@@ -18,7 +18,7 @@ from rich.table import Table
 from temporal_lens.analysis import CATALOGUE, SOURCES, render_matrix, run_sql, score_answers
 from temporal_lens.analysis import question as find_question
 from temporal_lens.collectors import BatchWriter, DatabaseInUseError, open_database
-from temporal_lens.sample_app.scenario import SCENARIOS
+from temporal_lens.sample_app.scenario import DEFAULT_CASES, SCENARIOS
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 collect_app = typer.Typer(no_args_is_help=True, help="Bring a source into the lens database.")
@@ -62,6 +62,9 @@ def study(
     scenarios: Annotated[str, typer.Option(help=f"comma-separated kinds among {', '.join(SCENARIOS)}")] = ",".join(
         SCENARIOS
     ),
+    cases: Annotated[int, typer.Option(min=0, help="at least this many orders of each hard case (2 failed payments, "
+                                       "each timeout, a rejected update, deletion, crash, cancel, expiry)")
+                     ] = DEFAULT_CASES,
     runs_dir: Annotated[Path, typer.Option(help="where run folders are created")] = Path("runs"),
     headless: Annotated[bool, typer.Option(help="start the dev server without its Web UI")] = False,
     timeout: Annotated[float, typer.Option(help="seconds to wait for all orders to close")] = 150.0,
@@ -104,8 +107,8 @@ def study(
             stack.receiver_bind()
         except ValueError as err:
             raise _fail(f"--receive-grpc: {err}", 2) from err
-    options = StudyOptions(orders=orders, seed=seed, scenarios=kinds, runs_dir=runs_dir, headless=headless, codec=codec,
-                           timeout=timeout, external=stack)
+    options = StudyOptions(orders=orders, seed=seed, scenarios=kinds, cases=cases, runs_dir=runs_dir,
+                           headless=headless, codec=codec, timeout=timeout, external=stack)
     try:
         run_study(options, console)
     except (StackError, ServiceError, TimeoutError, OSError) as err:
