@@ -274,12 +274,13 @@ CATALOGUE: tuple[Question, ...] = (
         kind=PER_ORDER_TIMING,
         timed=(("latency_ms", "window_ms"),),
         # The truth is the driver's observed window, and the run lies inside it (one host clock): above, 5 ms of
-        # rounding; below, 2 s for the start call and the result's delivery, both inside the window and each one
-        # RPC the driver waits for (history's start -> close fell 0.1-0.45 s short of the window with 12 orders on a
-        # quiet machine, up to 1.1 s with 21 orders at load average 8). An answer 1 s over fails; so does a source
-        # that starts the clock at the first workflow task and misses the order's wait for a worker (logs and the
-        # app db: 1-2 s short on a quiet machine, 8-13 s under load).
-        tolerance_ms=(2000.0, 5.0),
+        # rounding; below, the start call and the result's delivery, both inside the window where the driver cannot
+        # see (history's start -> close fell 0.1-0.45 s short of the window with 12 orders on a quiet machine),
+        # kept under 1 s so that an answer 1 s off in either direction always fails. A source that starts the
+        # clock at the first workflow task misses the order's wait for a worker (logs and the app db: 1-2 s short
+        # on a quiet machine) and fails. Under heavy load the driver's blur itself passes 1 s (the result's
+        # delivery took up to 1 s with 21 orders at load average 8) and a right source can lose an order to it.
+        tolerance_ms=(990.0, 5.0),
     ),
     # ---- across orders ---------------------------------------------------------------------------------------
     Question(
