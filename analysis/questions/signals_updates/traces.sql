@@ -1,6 +1,7 @@
 -- Which signals and updates did order X receive, and was each accepted? Each client call (SignalWorkflow,
--- StartWorkflowUpdate span) followed through the links worker spans carry back to it: a HandleSignal/HandleUpdate
--- span linked to it ran the handler (accepted); a failed ValidateUpdate span linked to it is the validator's refusal.
+-- StartWorkflowUpdate span) followed to the worker spans that answer it, through the links they carry back to it (or
+-- as their parent): a HandleSignal/HandleUpdate span ran the handler (accepted); a failed ValidateUpdate span is the
+-- validator's refusal. A call no worker span answers is left unanswered, not read as refused.
 WITH sent AS (
     SELECT trace_id, span_id, workflow_id,
            CASE WHEN name LIKE 'SignalWorkflow:%' THEN 'signal' ELSE 'update' END AS kind,
@@ -8,13 +9,17 @@ WITH sent AS (
     FROM spans
     WHERE source <> 'history' AND regexp_matches(name, '^(SignalWorkflow|StartWorkflowUpdate):')
       AND workflow_id LIKE 'order-%'
-), linked AS (
+), worker AS (
+    SELECT * FROM spans
+    WHERE source <> 'history' AND regexp_matches(name, '^(HandleSignal|HandleUpdate|ValidateUpdate):')
+), answered AS (
     SELECT w.name, w.status_code, l.link->>'trace_id' AS trace_id, l.link->>'span_id' AS span_id
-    FROM spans w, LATERAL (SELECT unnest(CAST(w.links AS JSON[])) AS link) l
-    WHERE w.source <> 'history' AND regexp_matches(w.name, '^(HandleSignal|HandleUpdate|ValidateUpdate):')
+    FROM worker w, LATERAL (SELECT unnest(CAST(w.links AS JSON[])) AS link) l
+    UNION ALL
+    SELECT name, status_code, trace_id, parent_span_id FROM worker
 )
 SELECT DISTINCT regexp_replace(s.workflow_id, '^order-', '') AS order_id, s.kind, s.name,
        bool_or(h.name NOT LIKE 'ValidateUpdate:%') AS accepted
-FROM sent s JOIN linked h ON h.trace_id = s.trace_id AND h.span_id = s.span_id
+FROM sent s JOIN answered h ON h.trace_id = s.trace_id AND h.span_id = s.span_id
 GROUP BY s.trace_id, s.span_id, s.workflow_id, s.kind, s.name
 HAVING bool_or(h.name NOT LIKE 'ValidateUpdate:%') OR bool_or(h.status_code = 'ERROR');
