@@ -1,6 +1,6 @@
 """Analysis: the question catalogue asked of every source, scored against ground truth, judged, and reported."""
 
-from temporal_lens.analysis.catalogue import CATALOGUE, KINDS, SOURCES, Question, question
+from temporal_lens.analysis.catalogue import CATALOGUE, KINDS, SOURCES, Cannot, Question, question
 from temporal_lens.analysis.claims import Claim, judge_claims
 from temporal_lens.analysis.matrix import matrix_reasons, render_matrix
 from temporal_lens.analysis.report import store_settings, write_report
@@ -13,6 +13,7 @@ __all__ = [
     "KINDS",
     "PARTIAL",
     "SOURCES",
+    "Cannot",
     "Cell",
     "Claim",
     "Question",

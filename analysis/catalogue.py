@@ -1,8 +1,14 @@
 """The question catalogue: each operator question, the SQL that asks it of every source, and how to check it.
 
+The rule (README.md in this folder lists each source's derivations): a source answers what an operator can derive
+from what that source stores, with one query over that source's own tables (no ground truth, no other source), and
+the same inference is allowed wherever the same evidence is stored. A source is `cannot` only where its data lacks
+the evidence; the reason names the missing field or record and carries a query that checks it is missing.
+
 Adding a question: a folder `questions/<id>/` with `truth.sql` (what the ground truth says), one `<source>.sql`
 per source that can ask it (each file's first line a comment saying what it asks), and an entry below with a
-one-line reason for every source left without SQL.
+`Cannot` (the one-line reason and its check) for every source left without SQL; a timed question states next to
+its tolerance what the tolerance is derived from.
 """
 
 from __future__ import annotations
