@@ -53,7 +53,8 @@ class Cannot:
     Args:
         reason: the missing field or record, in one line.
         absent: one SQL query over the source's own tables counting the rows that would carry what the reason says
-            is missing; the reason holds while it counts 0 (a test runs every one against a real study database).
+            is missing (for customer data, rows holding a sentinel value the driver gave, from `ground_truth`); the
+            reason holds while it counts 0 (a test runs every one against a real study database).
     """
 
     reason: str
@@ -110,6 +111,7 @@ _TRACES, _HISTORY_TRACES = "s.source <> 'history'", "s.source = 'history'"
 _NO_PAYLOADS_IN_SPANS = "spans carry ids, timings and outcomes, not payloads (payload recording is opt-in and off)"
 _APP_DB_ONE_ROW = "the orders table keeps one row per order (status, amount, address, two timestamps), no steps"
 
+
 @dataclass(frozen=True)
 class Question:
     """One operator question.
@@ -123,7 +125,8 @@ class Question:
         unit: the columns identifying one scored unit: an order, or a group for aggregate questions.
         key: the columns that identify one answer row within a unit; for exact kinds all columns are compared.
         timed: (answer column, truth column) pairs compared within `tolerance_ms`: the answer must lie within
-            [truth - tolerance_ms[0], truth + tolerance_ms[1]] (the truth is a floor: the work the driver injected).
+            [truth - tolerance_ms[0], truth + tolerance_ms[1]]; the truth is a floor (the work the driver injected),
+            a ceiling (the driver's observed window) or what the workers measured, as each question states.
         observed: answer columns that must be present (and positive where numeric) for a unit to count.
         counts_of: (question id, column): for a source without its own SQL file, count that question's answer
             rows per value of the column (orders per status from each order's status), so one derivation serves
