@@ -33,7 +33,7 @@ SOURCE_ROWS = {
 PER_ORDER_EXACT = "per_order_exact"
 """Per order, the answer's rows equal the truth's rows."""
 PER_ORDER_TIMING = "per_order_timing"
-"""Per order, the same keys, and each timed column within tolerance of the truth's floor."""
+"""Per order, the same keys, and each timed column within the question's tolerance of the truth's value."""
 PER_ORDER_MEASURE = "per_order_measure"
 """Per order, a measurement (bytes, counts) the source can take at all: every observed column present, > 0."""
 AGGREGATE = "aggregate"
@@ -99,14 +99,14 @@ def _spans_holding(source_filter: str, column: str) -> str:
     )
 
 
-_STEP_TOLERANCE_MS = (2.0, 500.0)
+_STEP_TOLERANCE_MS = (2.0, 900.0)
 """A step's measured time against the work the driver injected (a floor): below, 2 ms for clock resolution (the
-sources' timestamps are microseconds; asyncio wakes a sleep no earlier than asked); above, one heartbeat slice
-(250 ms, the sleep granularity a loaded event loop can overshoot by) and as much again for the hand-over between
-server and worker that history's Started -> Completed includes (11-95 ms with 12 orders on a quiet machine; spans
-and logs 1-32 ms). A step 1 s off fails, and so does history where a starved worker takes longer to start and
-report an attempt than it worked (0.4-1.3 s with 21 orders at load average 8): history's timestamps are the
-server's, not the step's."""
+sources' timestamps are microseconds; asyncio wakes a sleep no earlier than asked). Above, what the floor cannot
+see: how late a starved event loop wakes from the sleep, and, in history's Started -> Completed, the hand-over
+between server and worker. On a quiet machine with 12 orders that was 1-32 ms for spans and logs and 11-95 ms for
+history; on the shared 2-core machine at load average 8-16 with 21 orders, history's reached 0.4-1.3 s and single
+spans passed 0.5 s. The bound is kept under 1 s so that a step 1 s off always fails; history's timestamps are the
+server's, and where a starved worker takes longer than that to start and report an attempt, they are judged wrong."""
 _TRACES, _HISTORY_TRACES = "s.source <> 'history'", "s.source = 'history'"
 _NO_PAYLOADS_IN_SPANS = "spans carry ids, timings and outcomes, not payloads (payload recording is opt-in and off)"
 _APP_DB_ONE_ROW = "the orders table keeps one row per order (status, amount, address, two timestamps), no steps"
@@ -268,9 +268,9 @@ CATALOGUE: tuple[Question, ...] = (
         kind=AGGREGATE,
         unit=("step",),
         # Execution: the floor and tolerance of step_durations. Queue wait: the workers' own reading of the same two
-        # server timestamps each source stores, so only clock resolution separates a right answer from the truth;
-        # a retried activity's scheduled -> started in history includes the earlier attempts and their backoff
-        # (0.5 s and up), beyond the 500 ms above.
+        # server timestamps each source stores, so a source that keeps every attempt matches it to the microsecond
+        # (the comparison takes one tolerance per question, so it shares the steps'); a retried activity's
+        # scheduled -> started in history includes the earlier attempts and their backoff, seconds over.
         timed=(("exec_p50_ms", "work_p50_ms"), ("exec_p95_ms", "work_p95_ms"),
                ("queue_p50_ms", "wait_p50_ms"), ("queue_p95_ms", "wait_p95_ms")),
         tolerance_ms=_STEP_TOLERANCE_MS,
