@@ -1,7 +1,7 @@
 """Analysis: the question catalogue asked of every source, scored against ground truth, judged, and reported."""
 
 from temporal_lens.analysis.asking import Answer, ask_question
-from temporal_lens.analysis.catalogue import CATALOGUE, KINDS, SOURCES, Question, question
+from temporal_lens.analysis.catalogue import CATALOGUE, KINDS, SOURCES, Cannot, Question, question
 from temporal_lens.analysis.claims import Claim, judge_claims
 from temporal_lens.analysis.matrix import matrix_reasons, render_matrix
 from temporal_lens.analysis.report import store_settings, write_report
@@ -15,6 +15,7 @@ __all__ = [
     "PARTIAL",
     "SOURCES",
     "Answer",
+    "Cannot",
     "Cell",
     "Claim",
     "Question",

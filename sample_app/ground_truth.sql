@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS ground_truth (
     crashed               BOOLEAN NOT NULL,   -- a worker was SIGKILLed during this order
     deleted               BOOLEAN NOT NULL,   -- the workflow was deleted after it closed (retention expiry)
     codec                 BOOLEAN NOT NULL,   -- payloads were encrypted
-    started_at            TIMESTAMPTZ NOT NULL
+    started_at            TIMESTAMPTZ NOT NULL,  -- just before the driver asked Temporal to start it
+    finished_at           TIMESTAMPTZ            -- just after the driver saw its result
 );
 
 -- Every attempt of every step the order must run, with the injected error of failed attempts.
@@ -64,4 +65,18 @@ CREATE TABLE IF NOT EXISTS ground_truth_loyalty (
     expected_points   BIGINT NOT NULL,
     expected_events   INTEGER NOT NULL,
     events_per_run    INTEGER NOT NULL      -- it continues as new after this many events
+);
+
+-- Each activity attempt's queue wait as the payments and shipping workers saw it (scheduled -> started, from
+-- `activity.info()`), written by the workers into ledgers of their own before the attempt's work began.
+CREATE TABLE IF NOT EXISTS ground_truth_queue_waits (
+    service      VARCHAR NOT NULL,          -- the worker's task queue (each service polls a queue of its name)
+    order_id     VARCHAR NOT NULL,
+    workflow_id  VARCHAR NOT NULL,
+    activity_id  VARCHAR NOT NULL,
+    step         VARCHAR NOT NULL,
+    attempt      INTEGER NOT NULL,
+    scheduled_at TIMESTAMPTZ NOT NULL,      -- current_attempt_scheduled_time: after any retry backoff
+    started_at   TIMESTAMPTZ NOT NULL,
+    queue_ms     DOUBLE NOT NULL
 );

@@ -111,15 +111,34 @@ class OrderPlan:
         return rows
 
 
-def plan_orders(count: int, *, seed: int, run_tag: str, scenarios: Sequence[str] = SCENARIOS) -> list[OrderPlan]:
-    """`count` orders whose scenario kinds cycle through `scenarios` (each kind at least once when count allows)."""
+HARD_CASES = ("retry", "timeout", "heartbeat", "address_update", "deleted", "crash", "cancel", "expire")
+"""Scenario kinds each carrying one question's hard case: two or more failed payment attempts (retry), a
+start-to-close timeout, a heartbeat timeout, a rejected update (address_update), a deletion, a crash, a
+cancellation, an expiry."""
+DEFAULT_CASES = 2
+
+
+def plan_orders(
+    count: int, *, seed: int, run_tag: str, scenarios: Sequence[str] = SCENARIOS, cases: int = 0
+) -> list[OrderPlan]:
+    """`count` orders whose scenario kinds cycle through `scenarios` (each kind at least once when count allows),
+    and more where needed so that each hard case among `scenarios` occurs at least `cases` times (retry orders
+    alternate two failures and one, so `cases` retry orders with two failures take 2 * cases - 1 of them).
+    The same arguments always give the same plan."""
     unknown = set(scenarios) - set(SCENARIOS)
     if unknown:
         raise ValueError(f"unknown scenario kind(s): {', '.join(sorted(unknown))}; known: {', '.join(SCENARIOS)}")
     if count < 1:
         raise ValueError("the number of orders must be at least 1")
+    if cases < 0:
+        raise ValueError(f"the number of hard cases must be 0 or more, got {cases}")
     rng = random.Random(seed)
     kinds = [scenarios[i % len(scenarios)] for i in range(count)]
+    for kind in HARD_CASES:
+        if kind in scenarios and cases:
+            needed = 2 * cases - 1 if kind == "retry" else cases
+            kinds += [kind] * max(0, needed - kinds.count(kind))
+    count = len(kinds)
     rng.shuffle(kinds)
     customers = [f"customer-{k:02d}" for k in range(1, max(2, count // 4) + 1)]
     plans, retries = [], 0
@@ -164,6 +183,8 @@ class StartedOrder:
     plan: OrderPlan
     run_id: str | None
     started_at: datetime
+    finished_at: datetime | None = None
+    """When the driver saw the result: with `started_at`, the window the order's run lies in."""
     observed_status: str | None = None
     interactions: list[dict[str, Any]] = field(default_factory=list)
     crash: dict[str, Any] | None = None
@@ -245,6 +266,7 @@ async def _finish(client: Client, order: StartedOrder) -> StartedOrder:
         order.observed_status = "completed"
     except WorkflowFailureError:
         order.observed_status = "failed"
+    order.finished_at = datetime.now(UTC)
     return order
 
 
@@ -335,6 +357,7 @@ def ground_truth_tables(run: ScenarioRun) -> dict[str, pa.Table]:
             "deleted": o.deleted,
             "codec": run.codec,
             "started_at": o.started_at,
+            "finished_at": o.finished_at,
         }
         for o in run.orders
     ]

@@ -7,6 +7,7 @@ import asyncio
 from temporalio import activity
 
 from temporal_lens.sample_app.faults import FaultPlan, StepFault
+from temporal_lens.sample_app.queue_ledger import record_queue_wait
 
 HEARTBEAT_EVERY_S = 0.25
 HANG_S = 30.0
@@ -20,6 +21,8 @@ async def work(order_id: str, step: str, *, heartbeat: bool = False) -> StepFaul
 
     An attempt the plan says hangs or crashes does not return: the server times it out or the process dies.
     """
+    if plan.path is not None:  # the run folder: the ledger is the queue-wait ground truth
+        record_queue_wait(plan.path.parent, order_id)
     fault = plan.fault(order_id, step)
     attempt = activity.info().attempt
     if fault.crash and attempt == 1:

@@ -27,7 +27,9 @@ from temporal_lens.collectors import (
 from temporal_lens.interceptors import LensPlugin, configure_telemetry
 from temporal_lens.sample_app.codec import data_converter, write_key_file
 from temporal_lens.sample_app.model import ORDERS_QUEUE
+from temporal_lens.sample_app.queue_ledger import load_queue_waits
 from temporal_lens.sample_app.scenario import (
+    DEFAULT_CASES,
     SCENARIOS,
     ground_truth_schema,
     ground_truth_tables,
@@ -66,6 +68,9 @@ class StudyOptions:
     orders: int = 12
     seed: int = 7
     scenarios: Sequence[str] = SCENARIOS
+    cases: int = DEFAULT_CASES
+    """At least this many orders of each hard case (two failed payment attempts, each timeout, a rejected update,
+    a deletion, a crash, a cancellation, an expiry) among `scenarios`: added to `orders` where it falls short."""
     runs_dir: Path = Path("runs")
     headless: bool = False
     timeout: float = 150.0
@@ -97,7 +102,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
     run_dir = new_run_dir(Path(options.runs_dir))
     db_path = run_dir / "lens.duckdb"
     plans = plan_orders(options.orders, seed=options.seed, run_tag=run_dir.name.replace("-", ""),
-                        scenarios=options.scenarios)
+                        scenarios=options.scenarios, cases=options.cases)
     fault_plan = run_dir / "faults.json"
     write_plan_file(fault_plan, plans)
     codec_key = write_key_file(run_dir / "codec.key") if options.codec else None
@@ -152,6 +157,10 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
                                   f"receiver (listening on {external.receive_grpc})?[/]")
             for table_name, table in ground_truth_tables(scenario).items():
                 writer.insert(table_name, table)
+            queue_waits, ledger_errors = load_queue_waits([run_dir])
+            writer.insert("ground_truth_queue_waits", queue_waits, keyed=False)
+            for error in ledger_errors:
+                console.print(f"[yellow]skipped queue-wait ledger line: {error}[/]")
             mismatched = [o.plan.order.order_id for o in scenario.orders if o.observed_status != o.plan.workflow_status]
             if mismatched:
                 console.print(f"[red]orders that ended unlike the plan: {', '.join(mismatched)}[/]")

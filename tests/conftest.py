@@ -64,7 +64,8 @@ def run_study(runs: Path, *args: str) -> tuple[Path, str]:
 
 @pytest.fixture(scope="session")
 def study_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """One full study with every scenario kind, shared by the tests that read its database."""
+    """One full study with every scenario kind once (one unit of each hard case), shared by the tests that read its
+    database."""
     from temporal_lens.sample_app.scenario import SCENARIOS
 
-    return run_study(tmp_path_factory.mktemp("runs"), "--orders", str(len(SCENARIOS)))
+    return run_study(tmp_path_factory.mktemp("runs"), "--orders", str(len(SCENARIOS)), "--cases", "1")

@@ -114,7 +114,7 @@ def test_child_workflow_and_continue_as_new(db) -> None:
 
 
 def test_encrypting_codec_keeps_customer_data_out_of_history(tmp_path) -> None:
-    run_dir, _ = run_study(tmp_path, "--orders", "3", "--scenarios", "happy,retry,decline", "--codec")
+    run_dir, _ = run_study(tmp_path, "--orders", "3", "--scenarios", "happy,retry,decline", "--codec", "--cases", "1")
     with duckdb.connect(str(run_dir / "lens.duckdb"), read_only=True) as conn:
         cards = [r[0] for r in conn.sql("SELECT card_number FROM ground_truth").fetchall()]
         assert all(conn.sql("SELECT bool_and(codec) FROM ground_truth").fetchall()[0])

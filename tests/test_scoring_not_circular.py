@@ -18,7 +18,7 @@ def study_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One real study for this module (every scenario kind, as a user runs it)."""
     from temporal_lens.sample_app.scenario import SCENARIOS
 
-    run_dir, _ = run_study(tmp_path_factory.mktemp("runs"), "--orders", str(len(SCENARIOS)))
+    run_dir, _ = run_study(tmp_path_factory.mktemp("runs"), "--orders", str(len(SCENARIOS)), "--cases", "1")
     return run_dir / "lens.duckdb"
 
 

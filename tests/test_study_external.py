@@ -43,7 +43,7 @@ def external_run(tmp_path_factory: pytest.TempPathFactory):
                 sys.executable, "-m", "temporal_lens", "study", "--external",
                 "--temporal-address", server.address, "--namespace", server.namespace,
                 "--otlp-endpoint", receiver, "--receive-grpc", receiver, "--ui-url", "",
-                "--runs-dir", str(runs), "--orders", "3", "--scenarios", ",".join(SCENARIO_KINDS),
+                "--runs-dir", str(runs), "--orders", "3", "--scenarios", ",".join(SCENARIO_KINDS), "--cases", "1",
             ],
             capture_output=True,
             text=True,

@@ -21,7 +21,7 @@ from temporal_lens.cli._common import (
 )
 from temporal_lens.collectors import BatchWriter, join_host_port, parse_host_port
 from temporal_lens.collectors.jaeger_agent import DEFAULT_AGENT_PORT
-from temporal_lens.sample_app.scenario import SCENARIOS
+from temporal_lens.sample_app.scenario import DEFAULT_CASES, SCENARIOS
 
 _INTERRUPTED = 130
 """The shell's code for a command ended by SIGINT."""
@@ -33,6 +33,9 @@ def study(
     scenarios: Annotated[str, typer.Option(help=f"comma-separated kinds among {', '.join(SCENARIOS)}")] = ",".join(
         SCENARIOS
     ),
+    cases: Annotated[int, typer.Option(min=0, help="at least this many orders of each hard case (2 failed payments, "
+                                       "each timeout, a rejected update, deletion, crash, cancel, expiry)")
+                     ] = DEFAULT_CASES,
     runs_dir: Annotated[Path, typer.Option(help="where run folders are created")] = Path("runs"),
     headless: Annotated[bool, typer.Option(help="start the dev server without its Web UI")] = False,
     timeout: Annotated[float, typer.Option(help="seconds to wait for all orders to close")] = 150.0,
@@ -72,8 +75,8 @@ def study(
         _address(receive_grpc, "--receive-grpc")
         stack = ExternalStack(temporal_address=temporal_address, namespace=namespace, otlp_endpoint=otlp_endpoint,
                               receive_grpc=receive_grpc, ui_url=ui_url or None)
-    options = StudyOptions(orders=orders, seed=seed, scenarios=kinds, runs_dir=runs_dir, headless=headless, codec=codec,
-                           timeout=timeout, external=stack)
+    options = StudyOptions(orders=orders, seed=seed, scenarios=kinds, cases=cases, runs_dir=runs_dir,
+                           headless=headless, codec=codec, timeout=timeout, external=stack)
     try:
         with _exits(dict.fromkeys((StackError, ServiceError, TimeoutError, OSError), FAILURE)):
             run_study(options, console)

@@ -1,11 +1,12 @@
--- Which steps of order X were retried, and how did each attempt end? One end record per attempt ('activity
--- completed', 'activity failed', 'activity canceled': a timed-out attempt is cancelled on the worker).
+-- Which steps of order X were retried, and how did each attempt end? One end record per attempt: 'activity
+-- completed', 'activity failed', 'activity timed out' (the server gave up on it: start-to-close or heartbeat) or
+-- 'activity canceled'.
 WITH attempts AS (
     SELECT workflow_id, run_id, activity_id, attributes->>'$."temporal.activity_type"' AS step, attempt,
            CASE event WHEN 'activity completed' THEN 'completed' WHEN 'activity failed' THEN 'failed'
-                      ELSE 'canceled' END AS outcome
+                      WHEN 'activity timed out' THEN 'timed_out' ELSE 'canceled' END AS outcome
     FROM logs
-    WHERE event IN ('activity completed', 'activity failed', 'activity canceled')
+    WHERE event IN ('activity completed', 'activity failed', 'activity timed out', 'activity canceled')
       AND (workflow_id LIKE 'order-%' OR workflow_id LIKE 'invoice-%')
 )
 SELECT substr(workflow_id, strpos(workflow_id, '-') + 1) AS order_id, step, attempt, outcome

@@ -1,5 +1,6 @@
--- Which steps of order X were retried, and how did each attempt end? One span per attempt, its outcome as the
--- worker saw it (a timed-out attempt is cancelled on the worker: the span cannot tell it was a timeout).
+-- Which steps of order X were retried, and how did each attempt end? One span per attempt and its
+-- `temporal.outcome`: completed, failed, timed_out (the server gave up on it: start-to-close or heartbeat) or
+-- canceled.
 WITH attempts AS (
     SELECT workflow_id, run_id, activity_id, attributes->>'$."temporal.activity_type"' AS step, attempt,
            attributes->>'$."temporal.outcome"' AS outcome

@@ -1,18 +1,25 @@
--- Which signals and updates did order X receive, and was each accepted? Handler spans on the worker; a client's
--- update span that no handler span answers was refused before any handler ran.
-WITH handled AS (
-    SELECT workflow_id, span_id, parent_span_id, name, status_code FROM spans
-    WHERE source <> 'history' AND regexp_matches(name, '^Handle(Signal|Update):') AND workflow_id LIKE 'order-%'
-), sent_updates AS (
-    SELECT workflow_id, span_id, name FROM spans
-    WHERE source <> 'history' AND name LIKE 'StartWorkflowUpdate:%' AND workflow_id LIKE 'order-%'
+-- Which signals and updates did order X receive, and was each accepted? Each client call (SignalWorkflow,
+-- StartWorkflowUpdate span) followed to the worker spans that answer it, through the links they carry back to it (or
+-- as their parent): a HandleSignal/HandleUpdate span ran the handler (accepted); a failed ValidateUpdate span is the
+-- validator's refusal. A call no worker span answers is left unanswered, not read as refused.
+WITH sent AS (
+    SELECT trace_id, span_id, workflow_id,
+           CASE WHEN name LIKE 'SignalWorkflow:%' THEN 'signal' ELSE 'update' END AS kind,
+           regexp_extract(name, ':(.+)$', 1) AS name
+    FROM spans
+    WHERE source <> 'history' AND regexp_matches(name, '^(SignalWorkflow|StartWorkflowUpdate):')
+      AND workflow_id LIKE 'order-%'
+), worker AS (
+    SELECT * FROM spans
+    WHERE source <> 'history' AND regexp_matches(name, '^(HandleSignal|HandleUpdate|ValidateUpdate):')
+), answered AS (
+    SELECT w.name, w.status_code, l.link->>'trace_id' AS trace_id, l.link->>'span_id' AS span_id
+    FROM worker w, LATERAL (SELECT unnest(CAST(w.links AS JSON[])) AS link) l
+    UNION ALL
+    SELECT name, status_code, trace_id, parent_span_id FROM worker
 )
-SELECT DISTINCT regexp_replace(workflow_id, '^order-', '') AS order_id,
-       CASE WHEN name LIKE 'HandleSignal:%' THEN 'signal' ELSE 'update' END AS kind,
-       regexp_extract(name, ':(.+)$', 1) AS name,
-       status_code <> 'ERROR' AS accepted
-FROM handled
-UNION
-SELECT regexp_replace(s.workflow_id, '^order-', ''), 'update', regexp_extract(s.name, ':(.+)$', 1), false
-FROM sent_updates s
-WHERE NOT EXISTS (SELECT 1 FROM handled h WHERE h.parent_span_id = s.span_id);
+SELECT DISTINCT regexp_replace(s.workflow_id, '^order-', '') AS order_id, s.kind, s.name,
+       bool_or(h.name NOT LIKE 'ValidateUpdate:%') AS accepted
+FROM sent s JOIN answered h ON h.trace_id = s.trace_id AND h.span_id = s.span_id
+GROUP BY s.trace_id, s.span_id, s.workflow_id, s.kind, s.name
+HAVING bool_or(h.name NOT LIKE 'ValidateUpdate:%') OR bool_or(h.status_code = 'ERROR');
