@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from temporal_lens.analysis import CATALOGUE, SOURCES, render_matrix, run_sql, score_answers
+from temporal_lens.analysis import CATALOGUE, SCOPES, SOURCES, render_matrix, run_sql, score_answers
 from temporal_lens.analysis import question as find_question
 from temporal_lens.collectors import BatchWriter, DatabaseInUseError, open_database
 from temporal_lens.sample_app.scenario import SCENARIOS
@@ -295,6 +295,7 @@ def ask(
     source: Annotated[str | None, typer.Option(help=f"one of {', '.join(SOURCES)}")] = None,
     sql: Annotated[str | None, typer.Option(help="run this SQL instead of a catalogue question")] = None,
     output: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
+    scope: Annotated[str, typer.Option(help="the matrix over 'all' orders, or 'retained' (no deleted run)")] = "all",
 ) -> None:
     """Ask catalogue questions (or any SQL) of the lens database; without arguments, score the matrix.
 
@@ -303,6 +304,8 @@ def ask(
     """
     if output not in ("table", "json", "csv"):
         raise _fail("--format must be table, json or csv", 2)
+    if scope not in SCOPES:
+        raise _fail(f"--scope must be one of {', '.join(SCOPES)}", 2)
     if source is not None and source not in SOURCES:
         raise _fail(f"unknown source {source!r}; choose among {', '.join(SOURCES)}", 2)
     if sql is not None and question_ids:
@@ -319,7 +322,7 @@ def ask(
             _print_rows("sql", run_sql(conn, sql), output)
             return
         if not questions:
-            cells = score_answers(conn, sources=[source] if source else SOURCES, store=source is None)
+            cells = score_answers(conn, sources=[source] if source else SOURCES, store=source is None, scope=scope)
             if output == "table":
                 console.print(render_matrix(cells))
             else:
