@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from rich import box
@@ -19,8 +20,16 @@ LEGEND = ("k/n: units right of n judged (green all, yellow some, red none); seco
           f"{FEW_MARK} few cases (n < 5); cannot: no query can express it; n/a: nothing to judge")
 
 
+def _short(count: int) -> str:
+    return str(count) if count < 1000 else f"{count / 1000:.1f}k" if count < 10_000 else f"{count // 1000}k"
+
+
 def cell_label(cell: Cell) -> str:
-    """The cell in at most 7 characters: `k/n` (with `*` when few cases), or why there is nothing to count."""
+    """The cell in at most 9 characters: `k/n` (with `*` when few cases; from 1000 units on, the share rounded down
+    and n in thousands: `99% 10k`), or why there is nothing to count."""
+    if cell.n >= 1000:
+        share = "all" if cell.orders_right == cell.n else f"{math.floor(100 * cell.orders_right / cell.n)}%"
+        return f"{share} {_short(cell.n)}"
     if cell.n:
         return f"{cell.orders_right}/{cell.n}{FEW_MARK if cell.few_cases else ''}"
     if cell.reason == NO_DATA:

@@ -24,6 +24,7 @@ from temporal_lens.analysis.interval import FEW_CASES
 from temporal_lens.analysis.matrix import cell_label, interval_label
 from temporal_lens.analysis.scopes import RETAINED, SCOPE_TITLES
 from temporal_lens.analysis.scoring import ANSWERS, PARTIAL, Cell, _bind, run_sql, score_answers, sources_with_data
+from temporal_lens.analysis.waterfall import waterfall_html
 
 SETTINGS_TABLE = "study_settings"
 _LANES = ("history", "traces", "logs", "history_traces")
@@ -53,6 +54,8 @@ class Timeline:
     run_id: str | None
     ui_link: str | None
     html: str
+    waterfall: str = ""
+    """One row per step attempt the ground truth records, each source's view of it on the row."""
 
 
 @dataclass
@@ -208,7 +211,8 @@ def _timeline(conn: duckdb.DuckDBPyConnection, order: dict[str, Any], ui_url: st
     )
     html = fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"timeline-{order['order_id']}")
     return Timeline(order["order_id"], order["scenario"], order["workflow_id"], order["run_id"],
-                    workflow_ui_link(ui_url, namespace, order["workflow_id"], order["run_id"]), html)
+                    workflow_ui_link(ui_url, namespace, order["workflow_id"], order["run_id"]), html,
+                    waterfall_html(conn, order))
 
 
 def _environment() -> jinja2.Environment:
