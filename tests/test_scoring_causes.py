@@ -153,7 +153,8 @@ def test_every_unit_not_right_has_one_cause_and_deleted_orders_carry_run_deleted
     assert example in deleted
     stored = copy.execute("SELECT n, ci_low, ci_high, few_cases FROM answerability "
                           "WHERE question_id = 'order_status' AND source = 'history'").fetchall()[0]
-    assert stored == (status.n, *pytest.approx(status.interval), status.few_cases)
+    assert (stored[0], stored[3]) == (status.n, status.few_cases)
+    assert stored[1:3] == pytest.approx(status.interval)
 
 
 def test_a_damaged_status_is_wrong_on_exactly_the_damaged_orders(copy) -> None:
