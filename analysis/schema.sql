@@ -15,9 +15,9 @@ CREATE TABLE IF NOT EXISTS answerability (
 );
 -- Added later: databases scored before keep their table and gain the columns.
 ALTER TABLE answerability ADD COLUMN IF NOT EXISTS n INTEGER;            -- units judged (= orders_total)
-ALTER TABLE answerability ADD COLUMN IF NOT EXISTS ci_low DOUBLE;        -- Wilson 95% interval of the fraction
+ALTER TABLE answerability ADD COLUMN IF NOT EXISTS ci_low DOUBLE;        -- Wilson 95% interval of the fraction (NULL: n = 0)
 ALTER TABLE answerability ADD COLUMN IF NOT EXISTS ci_high DOUBLE;
-ALTER TABLE answerability ADD COLUMN IF NOT EXISTS few_cases BOOLEAN;    -- n < 5: the fraction says little
+ALTER TABLE answerability ADD COLUMN IF NOT EXISTS few_cases BOOLEAN;    -- 0 < n < 5: the fraction says little
 
 -- The same matrix without the runs that were deleted (what an operator sees inside retention).
 CREATE TABLE IF NOT EXISTS answerability_retained AS SELECT * FROM answerability LIMIT 0;

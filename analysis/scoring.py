@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -42,6 +43,10 @@ NOT_MEASURED = "not yet measured"
 _PARALLEL = 2
 """Questions scored at once (each on its own cursor): one question's small statements overlap another's scans."""
 TABLES = {ALL: "answerability", RETAINED: "answerability_retained"}
+# Units come back as Arrow from an executed statement: measured faster than the relation API DuckDB's warning
+# suggests (which binds the statement again), so the warning is silenced for this module's calls only.
+warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning,
+                        module=__name__)
 """Where each scope's matrix is stored; the units of both go to `answerability_units`."""
 
 
@@ -94,7 +99,7 @@ class Cell:
 
     def row(self) -> dict[str, Any]:
         """The cell as stored in the answerability tables."""
-        low, high = self.interval
+        low, high = self.interval if self.n else (None, None)
         return {"question_id": self.question_id, "question": self.question, "source": self.source,
                 "verdict": self.verdict, "fraction": self.fraction, "reason": self.reason,
                 "orders_right": self.orders_right, "orders_total": self.orders_total, "n": self.n,
@@ -141,7 +146,7 @@ def score_question(
     return _Scoring(conn, scope, keep_units=False).question(q, [source], present)[0]
 
 
-_TRUTH, _ANSWER = "lens_truth", "lens_answer"
+_TRUTH, _ANSWER, _FACTS = "lens_truth", "lens_answer", "lens_facts"
 _PER_ORDER = ("order_id",)
 
 
@@ -198,7 +203,10 @@ class _Scoring:
                     params_sql = q.params_sql()
                     params = run_sql(cursor, params_sql)[0] if params_sql else {}
                     truth, truth_rows = _materialize(cursor, _TRUTH, q.truth_sql(), params)
-                    if truth_rows and q.unit != _PER_ORDER:
+                    if truth_rows and q.unit == _PER_ORDER and self.facts:
+                        flags = ", ".join(f"coalesce({c}, FALSE) AS {code}" for code, c in self.facts.items())
+                        cursor.execute(f"CREATE TEMP TABLE {_FACTS} AS SELECT order_id, {flags} FROM ground_truth")
+                    elif truth_rows:
                         others = self._truths_without(cursor, q, params)
                 except (duckdb.Error, IndexError) as err:
                     unknown = f"{NOT_MEASURED}: the ground truth lacks what this question needs ({_first_line(err)})"
@@ -248,7 +256,7 @@ class _Scoring:
             answer, _ = _materialize(cursor, _ANSWER, sql, params, check_rows=False)
             judged = self._judged_sql(q, source, truth, others, answer)
             if self.keep_units:
-                units = cursor.sql(
+                units = cursor.execute(
                     f"SELECT {_literal(self.scope)} AS scope, {_literal(q.id)} AS question_id, "
                     f"{_literal(source)} AS source, unit, outcome, cause, "
                     f"""CASE outcome WHEN '{RIGHT}' THEN NULL WHEN '{MISSING}' THEN 'no answer for this unit'
@@ -284,11 +292,11 @@ class _Scoring:
         units = units_sql(q, truth, answer, truth_table=_TRUTH, answer_table=_ANSWER)
         branches = [f"WHEN u.outcome = '{RIGHT}' THEN NULL"]
         joins = []
-        if q.unit == _PER_ORDER:
-            flags = "".join(f", coalesce({c}, FALSE) AS {code}" for code, c in self.facts.items())
-            joins.append(f"LEFT JOIN (SELECT order_id{flags} FROM ground_truth) AS f ON u.unit = f.order_id")
+        facts = [c for c in FACT_CAUSES if c.code in self.facts and applies(c, source)]
+        if q.unit == _PER_ORDER and facts:
+            joins.append(f"LEFT JOIN {_FACTS} AS f ON u.unit = f.order_id")
             branches += [f"WHEN f.{c.code} AND u.outcome IN ({', '.join(_literal(o) for o in c.outcomes)}) "
-                         f"THEN '{c.code}'" for c in FACT_CAUSES if c.code in self.facts and applies(c, source)]
+                         f"THEN '{c.code}'" for c in facts]
         for code, columns in others.items():
             if not applies(CAUSE_BY_CODE[code], source):
                 continue
