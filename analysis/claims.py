@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from temporal_lens.analysis.catalogue import CATALOGUE
+from temporal_lens.analysis.catalogue import CATALOGUE, PER_ORDER_MEASURE
+from temporal_lens.analysis.causes import PAYLOAD_NOT_RECORDED, RUN_DELETED, Cause
 from temporal_lens.analysis.scoring import ANSWERS, CANNOT, NO_DATA, PARTIAL, Cell
 
 SUPPORTED, CONTRADICTED, PARTLY, NOT_MEASURED = "supported", "contradicted", "partly", "not yet measured"
+SENSITIVE_TO = {RUN_DELETED.code: "deletion", PAYLOAD_NOT_RECORDED.code: "payload recording"}
+"""Causes a verdict is tested against: recomputed with their units counted right, does the verdict change?"""
+_TESTED: tuple[Cause, ...] = (RUN_DELETED, PAYLOAD_NOT_RECORDED)
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,15 @@ class Claim:
     evidence: str
     cited: tuple[str, ...]
     """Cell ids (`question_id/source`) the verdict was computed from."""
+    depends_on: tuple[str, ...] = ()
+    """Cause codes whose units, counted right, change the verdict (see SENSITIVE_TO)."""
+
+    @property
+    def dependence(self) -> str:
+        """In words: what the verdict rests on besides what the sources record."""
+        if not self.depends_on:
+            return "the verdict depends on neither deletion nor payload recording"
+        return "the verdict depends on " + " and on ".join(SENSITIVE_TO[code] for code in self.depends_on)
 
 
 def _score(cell: Cell) -> float:
@@ -94,7 +107,8 @@ def _customer_data(cells: _Cells) -> tuple[str, str]:
 def _history_is_enough(cells: _Cells) -> tuple[str, str]:
     categories: dict[str, list[str]] = {}
     for q in CATALOGUE:
-        categories.setdefault(q.category, []).append(q.id)
+        if q.kind != PER_ORDER_MEASURE:  # a measurement (bytes) is not an answer
+            categories.setdefault(q.category, []).append(q.id)
     outcome: dict[str, bool] = {}
     for category, question_ids in categories.items():
         enough = True
@@ -149,10 +163,13 @@ _CLAIMS: tuple[tuple[str, str, Callable[[_Cells], tuple[str, str]]], ...] = (
 
 
 def judge_claims(cells: Sequence[Cell]) -> list[Claim]:
-    """Each claim of the premise with its verdict, its evidence in words, and the cells it cites."""
+    """Each claim of the premise with its verdict, its evidence in words, the cells it cites, and the causes its
+    verdict depends on (judged again with that cause's units counted right: a changed verdict depends on it)."""
     claims = []
     for claim_id, statement, judge in _CLAIMS:
         cited = _Cells(cells)
         verdict, evidence = judge(cited)
-        claims.append(Claim(claim_id, statement, verdict, evidence, tuple(cited.cited)))
+        depends_on = tuple(cause.code for cause in _TESTED
+                           if judge(_Cells([c.counting_right(cause) for c in cells]))[0] != verdict)
+        claims.append(Claim(claim_id, statement, verdict, evidence, tuple(cited.cited), depends_on))
     return claims

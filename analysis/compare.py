@@ -1,9 +1,9 @@
 """The comparison of one source's answer with the ground truth, as one SQL statement over two tables.
 
 Both sides are materialized first (`truth` once per question, `answer` once per source); the statement built here
-groups them by the question's unit (an order, or a group), compares unit by unit, and returns one row: how many units
-the truth has, how many the answer got right, how many it left unanswered, and one wrong unit to name. Nothing row by
-row comes back to Python, so scoring 10k orders costs what DuckDB costs.
+groups them by the question's unit (an order, or a group) and judges unit by unit: right, missing, incomplete (every
+answered row right, some missing) or wrong. The per-unit rows stay in DuckDB (scoring stores them and counts them
+there), so scoring 10k orders costs what DuckDB costs.
 
 Values compare as the question means them, whatever SQL type each side chose: numbers as numbers (HUGEINT, DECIMAL
 and DOUBLE alike, to 6 decimals), timestamps as instants (with or without time zone), everything else as its text.
@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from temporal_lens.analysis.catalogue import PER_ORDER_EXACT, Question
+from temporal_lens.analysis.causes import INCOMPLETE, MISSING, RIGHT, WRONG
 
 _NUMERIC = re.compile(r"^(U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|FLOAT|DOUBLE|REAL|DECIMAL(\(.*\))?)$")
 _NULL = "'∅'"
@@ -95,9 +96,11 @@ def _pick(columns: dict[str, str], names: tuple[str, ...], side: str) -> list[tu
     return [(name, columns[name]) for name in names]
 
 
-def comparison_sql(q: Question, truth: dict[str, str], answer: dict[str, str], *, truth_table: str,
-                   answer_table: str) -> str:
-    """The statement comparing `answer_table` with `truth_table` for `q`; columns are name -> DuckDB type."""
+def units_sql(q: Question, truth: dict[str, str], answer: dict[str, str], *, truth_table: str,
+              answer_table: str) -> str:
+    """The statement judging `answer_table` against `truth_table` for `q`, one row per truth unit: `unit` (as
+    people read it), `outcome` (right, missing, incomplete, wrong), `expected` (truth rows), `answered` (answer
+    rows), `matched` (answer rows equal to, or within tolerance of, a truth row). Columns are name -> DuckDB type."""
     truth_unit, answer_unit = _pick(truth, q.unit, "truth"), _pick(answer, q.unit, "answer")
     t_unit = _signature(truth_unit, "x")
     a_unit = _signature(answer_unit, "x", differs=_differs(truth_unit, answer_unit))
@@ -106,15 +109,27 @@ def comparison_sql(q: Question, truth: dict[str, str], answer: dict[str, str], *
         t_rest = [(n, t) for n, t in truth.items() if n not in q.unit]
         a_rest = [(n, t) for n, t in answer.items() if n not in q.unit]
         t_row, a_row = _signature(t_rest, "x"), _signature(a_rest, "x", differs=_differs(t_rest, a_rest))
-        # Per unit, the sorted list of its rows' texts: equal lists, equal rows (duplicates included).
-        ordered = lambda row: f"list({row} ORDER BY {row})" if row != "''" else "list('')"  # noqa: E731
+        # Rows are a multiset per unit: equal sorted lists, right. Only units whose lists differ are unnested to
+        # count, per row text, how often both sides hold it (matched) and how often the answer holds it beyond the
+        # truth (extra): nothing extra, some unmatched is incomplete; anything extra is wrong.
         return f"""
-            WITH tu AS (SELECT {t_unit} AS u, any_value({shown}) AS shown, {ordered(t_row)} AS rows
-                        FROM {truth_table} AS x GROUP BY 1),
-                 au AS (SELECT {a_unit} AS u, {ordered(a_row)} AS rows FROM {answer_table} AS x GROUP BY 1)
-            SELECT count(*), count(*) FILTER (WHERE au.rows = tu.rows), count(*) FILTER (WHERE au.u IS NULL),
-                   min(tu.shown) FILTER (WHERE au.rows IS DISTINCT FROM tu.rows)
-            FROM tu LEFT JOIN au USING (u)"""
+            WITH t AS (SELECT {t_unit} AS u, {shown} AS shown, {t_row} AS r FROM {truth_table} AS x),
+                 a AS (SELECT {a_unit} AS u, {a_row} AS r FROM {answer_table} AS x),
+                 tu AS (SELECT u, min(shown) AS shown, list(r ORDER BY r) AS rows FROM t GROUP BY u),
+                 au AS (SELECT u, list(r ORDER BY r) AS rows FROM a GROUP BY u),
+                 j AS (SELECT tu.u, tu.shown, tu.rows AS t_rows, au.rows AS a_rows FROM tu LEFT JOIN au USING (u)),
+                 odd AS (SELECT u, t_rows, a_rows FROM j WHERE a_rows IS NOT NULL AND a_rows <> t_rows),
+                 tr AS (SELECT u, r, count(*) AS n FROM (SELECT u, unnest(t_rows) AS r FROM odd) GROUP BY u, r),
+                 ar AS (SELECT u, r, count(*) AS n FROM (SELECT u, unnest(a_rows) AS r FROM odd) GROUP BY u, r),
+                 d AS (SELECT u, sum(least(coalesce(tr.n, 0), coalesce(ar.n, 0))) AS matched,
+                              sum(greatest(coalesce(ar.n, 0) - coalesce(tr.n, 0), 0)) AS extra
+                       FROM tr FULL JOIN ar USING (u, r) GROUP BY u)
+            SELECT j.shown AS unit,
+                   CASE WHEN j.a_rows IS NULL THEN '{MISSING}' WHEN j.a_rows = j.t_rows THEN '{RIGHT}'
+                        WHEN d.extra > 0 THEN '{WRONG}' ELSE '{INCOMPLETE}' END AS outcome,
+                   len(j.t_rows) AS expected, coalesce(len(j.a_rows), 0) AS answered,
+                   CASE WHEN j.a_rows = j.t_rows THEN len(j.t_rows) ELSE coalesce(d.matched, 0) END AS matched
+            FROM j LEFT JOIN d USING (u)"""
 
     truth_key, answer_key = _pick(truth, q.key, "truth"), _pick(answer, q.key, "answer")
     timed_truth = _pick(truth, tuple(t for _, t in q.timed), "truth")
@@ -129,24 +144,36 @@ def comparison_sql(q: Question, truth: dict[str, str], answer: dict[str, str], *
         checks.append(f"{got} IS NOT NULL" + (f" AND {got} > 0" if _is_numeric(answer[column]) else ""))
     t_key = _signature(truth_key, "x")
     a_key = _signature(answer_key, "x", differs=_differs(truth_key, answer_key))
-    # Per unit: the answer names each key once, names only keys the truth has, as many as the truth has (so the
-    # same set), and every truth row's key is answered within tolerance (timed) and present (observed).
+    # Per unit: right when the answer names each key once, names only keys the truth has, as many as the truth has
+    # (so the same set), and every truth row's key is answered within tolerance (timed) and present (observed).
+    # Incomplete: the same, except that some of the truth's keys are not named.
+    unique = "au.n = au.keys AND hit.keys = au.keys"
     return f"""
         WITH tk AS (SELECT *, {t_unit} AS _u, {t_key} AS _k, {shown} AS _shown FROM {truth_table} AS x),
              ak AS (SELECT *, {a_unit} AS _u, {a_key} AS _k FROM {answer_table} AS x),
-             tu AS (SELECT _u AS u, any_value(_shown) AS shown, count(*) AS n, count(DISTINCT _k) AS keys
+             tu AS (SELECT _u AS u, min(_shown) AS shown, count(*) AS n, count(DISTINCT _k) AS keys
                     FROM tk GROUP BY 1),
              au AS (SELECT _u AS u, count(*) AS n, count(DISTINCT _k) AS keys FROM ak GROUP BY 1),
-             hit AS (SELECT t._u AS u, count(DISTINCT t._k) AS keys,
+             hit AS (SELECT t._u AS u, count(DISTINCT t._k) AS keys, count(*) AS pairs,
                             count(*) FILTER (WHERE {' AND '.join(f'({c})' for c in checks)}) AS ok
-                     FROM tk AS t JOIN ak AS a ON t._u = a._u AND t._k = a._k GROUP BY 1),
-             judged AS (SELECT tu.u, tu.shown, au.u IS NULL AS missing,
-                               coalesce(au.n = au.keys AND hit.keys = au.keys AND au.keys = tu.keys AND hit.ok = tu.n,
-                                        FALSE) AS good
-                        FROM tu LEFT JOIN au USING (u) LEFT JOIN hit USING (u))
-        SELECT count(*), count(*) FILTER (WHERE good), count(*) FILTER (WHERE missing),
-               min(shown) FILTER (WHERE NOT good)
-        FROM judged"""
+                     FROM tk AS t JOIN ak AS a ON t._u = a._u AND t._k = a._k GROUP BY 1)
+        SELECT tu.shown AS unit,
+               CASE WHEN au.u IS NULL THEN '{MISSING}'
+                    WHEN coalesce({unique} AND au.keys = tu.keys AND hit.ok = tu.n, FALSE) THEN '{RIGHT}'
+                    WHEN coalesce({unique} AND hit.ok = hit.pairs, FALSE) THEN '{INCOMPLETE}'
+                    ELSE '{WRONG}' END AS outcome,
+               tu.n AS expected, coalesce(au.n, 0) AS answered, coalesce(hit.ok, 0) AS matched
+        FROM tu LEFT JOIN au USING (u) LEFT JOIN hit USING (u)"""
+
+
+def comparison_sql(q: Question, truth: dict[str, str], answer: dict[str, str], *, truth_table: str,
+                   answer_table: str) -> str:
+    """One row summing up `units_sql`: units, right, missing, and the first not-right unit."""
+    units = units_sql(q, truth, answer, truth_table=truth_table, answer_table=answer_table)
+    return f"""
+        SELECT count(*), count(*) FILTER (WHERE outcome = '{RIGHT}'), count(*) FILTER (WHERE outcome = '{MISSING}'),
+               min(unit) FILTER (WHERE outcome <> '{RIGHT}')
+        FROM ({units})"""
 
 
 def parse(row: tuple) -> Comparison:

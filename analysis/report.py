@@ -17,12 +17,33 @@ from urllib.parse import quote
 import duckdb
 import jinja2
 
-from temporal_lens.analysis.catalogue import CATALOGUE, SOURCE_TITLES, SOURCES, Question
+from temporal_lens.analysis.catalogue import CATALOGUE, PER_ORDER_MEASURE, SOURCE_TITLES, SOURCES, Question
+from temporal_lens.analysis.causes import CAUSES
 from temporal_lens.analysis.claims import Claim, judge_claims
-from temporal_lens.analysis.scoring import ANSWERS, PARTIAL, Cell, run_sql, score_answers, sources_with_data
+from temporal_lens.analysis.interval import FEW_CASES
+from temporal_lens.analysis.matrix import cell_label, interval_label
+from temporal_lens.analysis.scopes import RETAINED, SCOPE_TITLES
+from temporal_lens.analysis.scoring import ANSWERS, PARTIAL, Cell, _bind, run_sql, score_answers, sources_with_data
+from temporal_lens.analysis.waterfall import waterfall_html
 
 SETTINGS_TABLE = "study_settings"
 _LANES = ("history", "traces", "logs", "history_traces")
+METHOD_RULE = (
+    "A source answers what an operator can derive from what that source stores, with one query over that source's "
+    "tables (no ground truth, no other source); the same inference is allowed wherever the same evidence is stored; "
+    "every unit a source gets not-right carries a cause; every `cannot` names what the data lacks."
+)
+"""The one inference rule every cell is scored by, stated in both reports."""
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One source's bytes per order, as its measurement question's SQL counts them."""
+
+    orders: int
+    median: float
+    p95: float
+    total: float
 
 
 @dataclass
@@ -33,6 +54,8 @@ class Timeline:
     run_id: str | None
     ui_link: str | None
     html: str
+    waterfall: str = ""
+    """One row per step attempt the ground truth records, each source's view of it on the row."""
 
 
 @dataclass
@@ -40,10 +63,15 @@ class ReportData:
     cells: list[Cell]
     claims: list[Claim]
     questions: Sequence[Question]
+    """The questions scored for answerability (measurements are reported apart)."""
     sources: Sequence[str]
+    retained: list[Cell] = field(default_factory=list)
+    """The same matrix without the deleted runs."""
     timelines: list[Timeline] = field(default_factory=list)
-    storage: dict[str, float] = field(default_factory=dict)
-    """Median bytes per order each source keeps."""
+    storage: dict[str, Measured] = field(default_factory=dict)
+    """Bytes per order each source keeps."""
+    measures: Sequence[Question] = ()
+    """The measurement questions behind `storage`."""
     ui_url: str | None = None
     namespace: str = "default"
     generated_at: str = ""
@@ -74,34 +102,43 @@ def workflow_ui_link(ui_url: str | None, namespace: str, workflow_id: str, run_i
 
 def build_report(
     conn: duckdb.DuckDBPyConnection, *, ui_url: str | None = None, namespace: str | None = None,
-    cells: list[Cell] | None = None,
+    cells: list[Cell] | None = None, retained: list[Cell] | None = None,
 ) -> ReportData:
     settings = read_settings(conn)
     ui_url = ui_url or settings.get("ui_url")
     namespace = namespace or settings.get("namespace") or "default"
     cells = cells if cells is not None else score_answers(conn, store=False)
-    data = ReportData(cells, judge_claims(cells), CATALOGUE, SOURCES, ui_url=ui_url, namespace=namespace,
-                      generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
-    data.storage = _storage(conn)
+    retained = retained if retained is not None else score_answers(conn, store=False, scope=RETAINED)
+    questions = [q for q in CATALOGUE if q.kind != PER_ORDER_MEASURE]
+    data = ReportData(cells, judge_claims(cells), questions, SOURCES, retained=retained, ui_url=ui_url,
+                      namespace=namespace, generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                      measures=[q for q in CATALOGUE if q.kind == PER_ORDER_MEASURE])
+    data.storage = _storage(conn, data.measures)
     data.timelines = [_timeline(conn, order, ui_url, namespace) for order in _chosen_orders(conn)]
     return data
 
 
-def _storage(conn: duckdb.DuckDBPyConnection) -> dict[str, float]:
-    storage_question = next(q for q in CATALOGUE if q.id == "storage_bytes")
+def _storage(conn: duckdb.DuckDBPyConnection, measures: Sequence[Question]) -> dict[str, Measured]:
+    """Per source, the bytes per order its measurement query counts: a table of numbers, not a verdict."""
     present = sources_with_data(conn)
-    medians = {}
-    for source in SOURCES:
-        sql = storage_question.sql(source)
-        if sql is None or source not in present:
-            continue
-        try:
-            values = [float(r["bytes"]) for r in run_sql(conn, sql) if r["bytes"]]
-        except duckdb.Error:
-            continue
-        if values:
-            medians[source] = statistics.median(values)
-    return medians
+    measured = {}
+    for q in measures:
+        column = q.observed[0] if q.observed else "bytes"
+        for source in SOURCES:
+            sql = q.sql(source)
+            if sql is None or source not in present or source in measured:
+                continue
+            try:
+                params_sql = q.params_sql()
+                params = run_sql(conn, params_sql)[0] if params_sql else {}
+                rows = run_sql(conn, sql, _bind(sql, params))
+                values = sorted(float(r[column]) for r in rows if r[column] is not None)
+            except (duckdb.Error, KeyError, IndexError):
+                continue
+            if values:
+                p95 = statistics.quantiles(values, n=20, method="inclusive")[-1] if len(values) > 1 else values[0]
+                measured[source] = Measured(len(values), statistics.median(values), p95, sum(values))
+    return measured
 
 
 def _chosen_orders(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
@@ -174,7 +211,8 @@ def _timeline(conn: duckdb.DuckDBPyConnection, order: dict[str, Any], ui_url: st
     )
     html = fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"timeline-{order['order_id']}")
     return Timeline(order["order_id"], order["scenario"], order["workflow_id"], order["run_id"],
-                    workflow_ui_link(ui_url, namespace, order["workflow_id"], order["run_id"]), html)
+                    workflow_ui_link(ui_url, namespace, order["workflow_id"], order["run_id"]), html,
+                    waterfall_html(conn, order))
 
 
 def _environment() -> jinja2.Environment:
@@ -185,32 +223,51 @@ def _environment() -> jinja2.Environment:
 
     env = jinja2.Environment(loader=jinja2.FunctionLoader(load), autoescape=jinja2.select_autoescape(["html.j2"]),
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-    env.filters["verdict_label"] = lambda c: f"partial {c.fraction:.0%}" if c.verdict == PARTIAL else c.verdict
+    env.filters["verdict_label"] = _verdict_label
+    env.filters["cell_label"] = cell_label
+    env.filters["interval"] = lambda c: interval_label(c) if c.verdict == PARTIAL else ""
     env.globals["ANSWERS"] = ANSWERS
+    env.globals["PARTIAL"] = PARTIAL
     env.globals["SOURCE_TITLES"] = SOURCE_TITLES
+    env.globals["CAUSES"] = CAUSES
+    env.globals["METHOD_RULE"] = METHOD_RULE
+    env.globals["FEW_CASES"] = FEW_CASES
+    env.globals["RETAINED_TITLE"] = SCOPE_TITLES[RETAINED]
     return env
+
+
+def _verdict_label(cell: Cell) -> str:
+    """The verdict with its n: `answers (n=12)`, `partial 92% [65-99%] (n=12)`, `cannot (n=3, few cases)`."""
+    label = f"partial {cell.fraction:.0%} [{interval_label(cell)}]" if cell.verdict == PARTIAL else cell.verdict
+    if not cell.n:
+        return label
+    return f"{label} (n={cell.n}{', few cases' if cell.few_cases else ''})"
+
+
+def _grids(data: ReportData) -> dict[str, dict[tuple[str, str], Cell]]:
+    return {"grid": {(c.question_id, c.source): c for c in data.cells},
+            "retained_grid": {(c.question_id, c.source): c for c in data.retained}}
 
 
 def render_html(data: ReportData) -> str:
     import plotly.offline
 
-    grid = {(c.question_id, c.source): c for c in data.cells}
     return _environment().get_template("report.html.j2").render(
-        data=data, grid=grid, plotly_js=plotly.offline.get_plotlyjs()
+        data=data, plotly_js=plotly.offline.get_plotlyjs(), **_grids(data)
     )
 
 
 def render_markdown(data: ReportData) -> str:
-    grid = {(c.question_id, c.source): c for c in data.cells}
-    return _environment().get_template("report.md.j2").render(data=data, grid=grid)
+    return _environment().get_template("report.md.j2").render(data=data, **_grids(data))
 
 
 def write_report(
     conn: duckdb.DuckDBPyConnection, html_path: Path, md_path: Path | None = None, *,
     ui_url: str | None = None, namespace: str | None = None, cells: list[Cell] | None = None,
+    retained: list[Cell] | None = None,
 ) -> tuple[Path, Path]:
     """Write report.html (self-contained) and report.md next to it (or at `md_path`); returns both paths."""
-    data = build_report(conn, ui_url=ui_url, namespace=namespace, cells=cells)
+    data = build_report(conn, ui_url=ui_url, namespace=namespace, cells=cells, retained=retained)
     html_path = Path(html_path)
     md_path = Path(md_path) if md_path else html_path.with_suffix(".md")
     html_path.parent.mkdir(parents=True, exist_ok=True)

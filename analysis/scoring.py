@@ -2,23 +2,52 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.resources import files
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from temporal_lens.analysis.catalogue import CATALOGUE, SOURCE_ROWS, SOURCES, Question
-from temporal_lens.analysis.compare import MissingColumn, comparison_sql, parse
+from temporal_lens.analysis.catalogue import CATALOGUE, PER_ORDER_MEASURE, SOURCE_ROWS, SOURCES, Question
+from temporal_lens.analysis.causes import (
+    CAUSE_BY_CODE,
+    CAUSES,
+    FACT_CAUSES,
+    MISSING,
+    OUTCOME_CAUSES,
+    RIGHT,
+    Cause,
+    applies,
+    orders_condition,
+)
+from temporal_lens.analysis.compare import MissingColumn, units_sql
+from temporal_lens.analysis.interval import FEW_CASES, wilson_interval
+from temporal_lens.analysis.scopes import (
+    ALL,
+    RETAINED,
+    SCOPES,
+    Database,
+    inspect,
+    leave_out,
+    restore,
+    retained_condition,
+)
 
 ANSWERS, PARTIAL, CANNOT = "answers", "partial", "cannot"
 NO_DATA = "no data collected"
 NOT_MEASURED = "not yet measured"
 _PARALLEL = 2
 """Questions scored at once (each on its own cursor): one question's small statements overlap another's scans."""
+TABLES = {ALL: "answerability", RETAINED: "answerability_retained"}
+# Units come back as Arrow from an executed statement: measured faster than the relation API DuckDB's warning
+# suggests (which binds the statement again), so the warning is silenced for this module's calls only.
+warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning,
+                        module=__name__)
+"""Where each scope's matrix is stored; the units of both go to `answerability_units`."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +60,9 @@ class Cell:
     reason: str
     orders_right: int
     orders_total: int
+    causes: tuple[tuple[str, int], ...] = ()
+    """(cause code, units) for every unit not right, in the vocabulary's order (analysis/causes.py)."""
+    scope: str = ALL
 
     @property
     def id(self) -> str:
@@ -41,6 +73,41 @@ class Cell:
     def measured(self) -> bool:
         """False where the ground truth had nothing to compare against (the run had no such order)."""
         return self.orders_total > 0
+
+    @property
+    def n(self) -> int:
+        """Units judged: orders, or groups for aggregate questions."""
+        return self.orders_total
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """The Wilson 95% interval of the fraction right."""
+        return wilson_interval(self.orders_right, self.orders_total)
+
+    @property
+    def few_cases(self) -> bool:
+        return 0 < self.orders_total < FEW_CASES
+
+    def counting_right(self, cause: Cause) -> Cell:
+        """This cell as it would read if every unit with `cause` were right (how much a verdict rests on it)."""
+        count = dict(self.causes).get(cause.code, 0)
+        if not count:
+            return self
+        right = self.orders_right + count
+        return replace(self, orders_right=right, fraction=right / self.orders_total, verdict=_verdict(right, self.n),
+                       causes=tuple((c, k) for c, k in self.causes if c != cause.code))
+
+    def row(self) -> dict[str, Any]:
+        """The cell as stored in the answerability tables."""
+        low, high = self.interval if self.n else (None, None)
+        return {"question_id": self.question_id, "question": self.question, "source": self.source,
+                "verdict": self.verdict, "fraction": self.fraction, "reason": self.reason,
+                "orders_right": self.orders_right, "orders_total": self.orders_total, "n": self.n,
+                "ci_low": low, "ci_high": high, "few_cases": self.few_cases}
+
+
+def _verdict(right: int, total: int) -> str:
+    return ANSWERS if right == total else PARTIAL if right else CANNOT
 
 
 def run_sql(conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -72,88 +139,191 @@ def sources_with_data(conn: duckdb.DuckDBPyConnection, sources: Sequence[str] = 
 
 
 def score_question(
-    conn: duckdb.DuckDBPyConnection, q: Question, source: str, *, has_data: bool | None = None
+    conn: duckdb.DuckDBPyConnection, q: Question, source: str, *, has_data: bool | None = None, scope: str = ALL
 ) -> Cell:
     """One cell: `q` asked of `source` and compared with the ground truth."""
     present = {source} if has_data else set() if has_data is not None else sources_with_data(conn, [source])
-    return _score_sources(conn, q, [source], present)[0]
+    return _Scoring(conn, scope, keep_units=False).question(q, [source], present)[0]
 
 
-def _score_sources(
-    conn: duckdb.DuckDBPyConnection, q: Question, sources: Sequence[str], present: set[str]
-) -> list[Cell]:
-    """`q` asked of each source: the truth is materialized once, each answer once, and compared in SQL."""
+_TRUTH, _ANSWER, _FACTS = "lens_truth", "lens_answer", "lens_facts"
+_PER_ORDER = ("order_id",)
 
-    def cell(source: str, verdict: str, reason: str, right: int = 0, total: int = 0) -> Cell:
-        return Cell(q.id, q.text, source, verdict, right / total if total else 0.0, reason, right, total)
 
-    asked = {source: q.sql(source) for source in sources}
-    cursor = conn.cursor()
-    try:
-        truth: dict[str, str] = {}
-        params: dict[str, Any] = {}
-        truth_rows = False
-        unknown = f"{NOT_MEASURED}: this run has no {q.unit_noun} the question applies to"
-        if any(asked[s] is not None and s in present for s in sources):  # else no truth is needed
-            try:
-                params_sql = q.params_sql()
-                params = run_sql(cursor, params_sql)[0] if params_sql else {}
-                truth, truth_rows = _materialize(cursor, _TRUTH, q.truth_sql(), params)
-            except (duckdb.Error, IndexError) as err:
-                unknown = f"{NOT_MEASURED}: the ground truth lacks what this question needs ({_first_line(err)})"
-        cells = []
-        for source in sources:
-            sql = asked[source]
-            if sql is None:
-                cells.append(cell(source, CANNOT, q.cannot_reason(source)))
-            elif source not in present:
-                cells.append(cell(source, CANNOT, NO_DATA))
-            elif not truth_rows:
-                cells.append(cell(source, CANNOT, unknown))
+class _Scoring:
+    """One scoring pass over the catalogue in one scope; each question runs on its own cursor (its temp tables and
+    shadowing views are that cursor's alone)."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection, scope: str, *, keep_units: bool) -> None:
+        if scope not in SCOPES:
+            raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
+        self.conn, self.scope, self.keep_units = conn, scope, keep_units
+        cursor = conn.cursor()
+        try:
+            self.db: Database = inspect(cursor)
+        finally:
+            cursor.close()
+        self.left_out = retained_condition(self.db) if scope == RETAINED else None
+        self.facts = self._facts_in_scope()
+        """Fact cause code -> the condition over ground_truth naming its orders, for causes that concern an order in
+        this scope (a scope without deleted runs has no deletion to read)."""
+        self.units: list[pa.Table] = []
+
+    def _facts_in_scope(self) -> dict[str, str]:
+        conditions = {cause.code: condition for cause in FACT_CAUSES
+                      if (condition := orders_condition(cause, self.db.main, self.db.ground_truth))}
+        if not conditions:
+            return {}
+        within = f"WHERE NOT coalesce({self.left_out}, FALSE)" if self.left_out else ""
+        found = run_sql(self.conn, "SELECT " + ", ".join(f"coalesce(bool_or({c}), FALSE) AS {code}"
+                                                         for code, c in conditions.items())
+                        + f" FROM {self.db.main}.ground_truth {within}")[0]
+        return {code: c for code, c in conditions.items() if found[code]}
+
+    def question(self, q: Question, sources: Sequence[str], present: set[str]) -> list[Cell]:
+        """`q` asked of each source: the truth is materialized once, each answer once, and compared in SQL."""
+
+        def cell(source: str, verdict: str, reason: str, right: int = 0, total: int = 0,
+                 causes: tuple[tuple[str, int], ...] = ()) -> Cell:
+            return Cell(q.id, q.text, source, verdict, right / total if total else 0.0, reason, right, total, causes,
+                        self.scope)
+
+        asked = {source: q.sql(source) for source in sources}
+        cursor = self.conn.cursor()
+        try:
+            if self.left_out is not None:
+                leave_out(cursor, self.db, self.left_out, sources=True)
+            truth: dict[str, str] = {}
+            others: dict[str, dict[str, str]] = {}
+            params: dict[str, Any] = {}
+            truth_rows = False
+            unknown = f"{NOT_MEASURED}: this run has no {q.unit_noun} the question applies to"
+            if any(asked[s] is not None and s in present for s in sources):  # else no truth is needed
+                try:
+                    params_sql = q.params_sql()
+                    params = run_sql(cursor, params_sql)[0] if params_sql else {}
+                    truth, truth_rows = _materialize(cursor, _TRUTH, q.truth_sql(), params)
+                    if truth_rows and q.unit == _PER_ORDER and self.facts:
+                        flags = ", ".join(f"coalesce({c}, FALSE) AS {code}" for code, c in self.facts.items())
+                        cursor.execute(f"CREATE TEMP TABLE {_FACTS} AS SELECT order_id, {flags} FROM ground_truth")
+                    elif truth_rows:
+                        others = self._truths_without(cursor, q, params)
+                except (duckdb.Error, IndexError) as err:
+                    unknown = f"{NOT_MEASURED}: the ground truth lacks what this question needs ({_first_line(err)})"
+            cells = []
+            for source in sources:
+                sql = asked[source]
+                if sql is None:
+                    cells.append(cell(source, CANNOT, q.cannot_reason(source)))
+                elif source not in present:
+                    cells.append(cell(source, CANNOT, NO_DATA))
+                elif not truth_rows:
+                    cells.append(cell(source, CANNOT, unknown))
+                else:
+                    cells.append(self._answer(cursor, q, source, sql, params, truth, others, cell))
+            return cells
+        finally:
+            cursor.close()  # its temp tables and views go with it
+
+    def _scope_views(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        """Put this scope's views on `cursor` (back): none for every order, the shadowing views for fewer."""
+        if self.left_out is None:
+            restore(cursor, self.db)
+        else:
+            leave_out(cursor, self.db, self.left_out, sources=True)
+
+    def _truths_without(
+        self, cursor: duckdb.DuckDBPyConnection, q: Question, params: dict[str, Any]
+    ) -> dict[str, dict[str, str]]:
+        """For a question about groups: per fact cause, the truth recomputed without the orders it concerns
+        (`lens_truth_<cause>`); returns each one's columns by cause code."""
+        others = {}
+        if not self.facts:
+            return others
+        try:
+            for code, condition in self.facts.items():
+                left_out = condition if self.left_out is None else f"({self.left_out}) OR ({condition})"
+                leave_out(cursor, self.db, left_out, sources=False)
+                others[code], _ = _materialize(cursor, f"{_TRUTH}_{code}", q.truth_sql(), params)
+        finally:
+            self._scope_views(cursor)
+        return others
+
+
+    def _answer(self, cursor: duckdb.DuckDBPyConnection, q: Question, source: str, sql: str, params: dict[str, Any],
+                truth: dict[str, str], others: dict[str, dict[str, str]], cell: Callable[..., Cell]) -> Cell:
+        try:
+            answer, _ = _materialize(cursor, _ANSWER, sql, params, check_rows=False)
+            judged = self._judged_sql(q, source, truth, others, answer)
+            if self.keep_units:
+                units = cursor.execute(
+                    f"SELECT {_literal(self.scope)} AS scope, {_literal(q.id)} AS question_id, "
+                    f"{_literal(source)} AS source, unit, outcome, cause, "
+                    f"""CASE outcome WHEN '{RIGHT}' THEN NULL WHEN '{MISSING}' THEN 'no answer for this unit'
+                             ELSE format('{{}} of {{}} rows right; {{}} rows answered', matched, expected, answered)
+                        END AS detail FROM ({judged})""").to_arrow_table()
+                self.units.append(units)
+                counts = [(r["cause"], r["unit_count"], r["unit_min"]) for r in
+                          units.group_by("cause").aggregate([("unit", "count"), ("unit", "min")]).to_pylist()]
             else:
-                cells.append(_score_answer(cursor, q, source, sql, params, truth, cell))
-        return cells
-    finally:
-        for table in (_TRUTH, _ANSWER):
-            cursor.execute(f"DROP TABLE IF EXISTS temp.{table}")
-        cursor.close()
+                counts = cursor.execute(f"SELECT cause, count(*), min(unit) FROM ({judged}) GROUP BY cause").fetchall()
+        except (duckdb.Error, MissingColumn) as err:
+            return cell(source, CANNOT, f"query failed: {_first_line(err)}")
+        total = sum(count for _, count, _ in counts)
+        by_cause = {code: (count, example) for code, count, example in counts if code is not None}
+        right = total - sum(count for count, _ in by_cause.values())
+        noun = q.unit_noun
+        if right == total:
+            return cell(source, ANSWERS, f"all {total} {noun} right", total, total)
+        explained = "; ".join(f"{c.counted(by_cause[c.code][0])} (e.g. {by_cause[c.code][1]})"
+                              for c in CAUSES if c.code in by_cause)
+        causes = tuple((c.code, by_cause[c.code][0]) for c in CAUSES if c.code in by_cause)
+        return cell(source, _verdict(right, total), f"{right} of {total} {noun} right; {explained}", right, total,
+                    causes)
+
+    def _judged_sql(self, q: Question, source: str, truth: dict[str, str], others: dict[str, dict[str, str]],
+                    answer: dict[str, str]) -> str:
+        """Every truth unit with its outcome (compare.py) and, when not right, its cause.
+
+        An order's unit reads its order's facts. A group's unit gets a fact cause when the answer gets it right
+        against the truth without the orders that cause concerns, or when the group vanishes from that truth and the
+        answer lacks it too: the answer is exactly what is left after the deletion, encryption or kill.
+        """
+        units = units_sql(q, truth, answer, truth_table=_TRUTH, answer_table=_ANSWER)
+        branches = [f"WHEN u.outcome = '{RIGHT}' THEN NULL"]
+        joins = []
+        facts = [c for c in FACT_CAUSES if c.code in self.facts and applies(c, source)]
+        if q.unit == _PER_ORDER and facts:
+            joins.append(f"LEFT JOIN {_FACTS} AS f ON u.unit = f.order_id")
+            branches += [f"WHEN f.{c.code} AND u.outcome IN ({', '.join(_literal(o) for o in c.outcomes)}) "
+                         f"THEN '{c.code}'" for c in facts]
+        for code, columns in others.items():
+            if not applies(CAUSE_BY_CODE[code], source):
+                continue
+            try:
+                other = units_sql(q, columns, answer, truth_table=f"{_TRUTH}_{code}", answer_table=_ANSWER)
+            except MissingColumn:
+                continue
+            joins.append(f"LEFT JOIN ({other}) AS {code} ON u.unit = {code}.unit")
+            branches.append(f"WHEN {code}.outcome = '{RIGHT}' OR ({code}.unit IS NULL AND u.outcome = '{MISSING}') "
+                            f"THEN '{code}'")
+        branches += [f"WHEN u.outcome = '{outcome}' THEN '{c.code}'" for outcome, c in OUTCOME_CAUSES.items()]
+        return f"SELECT u.*, CASE {' '.join(branches)} END AS cause FROM ({units}) AS u {' '.join(joins)}"
 
 
-_TRUTH, _ANSWER = "lens_truth", "lens_answer"
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _materialize(
-    cursor: duckdb.DuckDBPyConnection, table: str, sql: str, params: dict[str, Any]
+    cursor: duckdb.DuckDBPyConnection, table: str, sql: str, params: dict[str, Any], *, check_rows: bool = True
 ) -> tuple[dict[str, str], bool]:
-    """`sql`'s rows as temp table `table`; returns its columns (name -> DuckDB type) and whether it holds a row."""
+    """`sql`'s rows as temp table `table`; returns its columns (name -> DuckDB type) and whether it holds a row
+    (True unchecked when not `check_rows`)."""
     statement = sql.strip().rstrip(";")
     cursor.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS\n{statement}\n", _bind(sql, params))
     columns = {name: data_type for name, data_type, *_ in cursor.execute(f"DESCRIBE {table}").fetchall()}
-    return columns, cursor.execute(f"SELECT EXISTS (FROM {table})").fetchall()[0][0]
-
-
-def _score_answer(
-    cursor: duckdb.DuckDBPyConnection,
-    q: Question,
-    source: str,
-    sql: str,
-    params: dict[str, Any],
-    truth: dict[str, str],
-    cell: Callable[..., Cell],
-) -> Cell:
-    try:
-        answer, _ = _materialize(cursor, _ANSWER, sql, params)
-        compare = comparison_sql(q, truth, answer, truth_table=_TRUTH, answer_table=_ANSWER)
-        result = parse(cursor.execute(compare).fetchall()[0])
-    except (duckdb.Error, MissingColumn) as err:
-        return cell(source, CANNOT, f"query failed: {_first_line(err)}")
-    total, right, noun = result.total, result.right, q.unit_noun
-    if right == total:
-        return cell(source, ANSWERS, f"all {total} {noun} right", total, total)
-    wrong = total - right
-    detail = (f"{right} of {total} {noun} right; {result.missing} unanswered, {wrong - result.missing} answered "
-              f"wrongly (e.g. {result.example})")
-    return cell(source, PARTIAL if right else CANNOT, detail, right, total)
+    return columns, not check_rows or cursor.execute(f"SELECT EXISTS (FROM {table})").fetchall()[0][0]
 
 
 def _first_line(err: Exception) -> str:
@@ -166,28 +336,42 @@ def score_answers(
     sources: Sequence[str] = SOURCES,
     *,
     store: bool = True,
+    scope: str = ALL,
 ) -> list[Cell]:
-    """Score every question against every source; store the result in the `answerability` table unless told not."""
+    """Score every question against every source and store the cells (`answerability`, or
+    `answerability_retained` for the retained scope) and their units (`answerability_units`) unless told not.
+
+    Measurements (kind `per_order_measure`: bytes per order) are not answerability: they are left out here and
+    reported as measured tables.
+    """
+    questions = [q for q in questions if q.kind != PER_ORDER_MEASURE]
     present = sources_with_data(conn, sources)
+    scoring = _Scoring(conn, scope, keep_units=store)
     # Questions are independent: each on its own cursor (its own temp tables); results keep the catalogue's order.
     with ThreadPoolExecutor(max_workers=_PARALLEL, thread_name_prefix="lens-score") as pool:
-        per_question = pool.map(lambda q: _score_sources(conn, q, sources, present), questions)
+        per_question = pool.map(lambda q: scoring.question(q, sources, present), questions)
         cells = [c for question_cells in per_question for c in question_cells]
     if store:
-        store_answerability(conn, cells)
+        store_answerability(conn, cells, scoring.units, scope=scope)
     return cells
 
 
-def store_answerability(conn: duckdb.DuckDBPyConnection, cells: Sequence[Cell]) -> None:
+def store_answerability(conn: duckdb.DuckDBPyConnection, cells: Sequence[Cell], units: Sequence[pa.Table] = (),
+                        *, scope: str = ALL) -> None:
+    """Replace the stored matrix of `scope` (and its units) with `cells` and `units`, in one transaction."""
     cursor = conn.cursor()
     try:
         cursor.execute(files(__package__).joinpath("schema.sql").read_text(encoding="utf-8"))
-        table = pa.Table.from_pylist([cell.__dict__ for cell in cells])
+        table = pa.Table.from_pylist([cell.row() for cell in cells])
         cursor.execute("BEGIN TRANSACTION")
-        cursor.execute("DELETE FROM answerability")
+        cursor.execute(f"DELETE FROM {TABLES[scope]}")
+        cursor.execute("DELETE FROM answerability_units WHERE scope = $scope", {"scope": scope})
         if cells:
             cursor.register("_cells", table)
-            cursor.execute("INSERT INTO answerability BY NAME SELECT * FROM _cells")
+            cursor.execute(f"INSERT INTO {TABLES[scope]} BY NAME SELECT * FROM _cells")
+        if units:
+            cursor.register("_units", pa.concat_tables(units))
+            cursor.execute("INSERT INTO answerability_units BY NAME SELECT * FROM _units")
         cursor.execute("COMMIT")
     finally:
         cursor.close()

@@ -13,7 +13,15 @@ from pathlib import Path
 from rich.console import Console
 from temporalio.client import Client
 
-from temporal_lens.analysis import Cell, matrix_reasons, render_matrix, score_answers, store_settings, write_report
+from temporal_lens.analysis import (
+    RETAINED,
+    Cell,
+    matrix_reasons,
+    render_matrix,
+    score_answers,
+    store_settings,
+    write_report,
+)
 from temporal_lens.collectors import (
     BatchWriter,
     OtlpReceiver,
@@ -178,11 +186,12 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
         load_sqlite_table(writer, run_dir / "app_orders.sqlite", "orders", into="app_orders")
 
         cells = score_answers(conn)
+        retained = score_answers(conn, scope=RETAINED)
         console.print(render_matrix(cells))
         for line in matrix_reasons(cells):
             console.print(f"  [dim]{line}[/]")
         store_settings(conn, ui_url=external.ui_url if external is not None else server.ui_url, namespace=namespace)
-        report_html, report_md = write_report(conn, run_dir / "report.html", cells=cells)
+        report_html, report_md = write_report(conn, run_dir / "report.html", cells=cells, retained=retained)
         console.print(f"Report: {report_html}", soft_wrap=True, highlight=False, markup=False)
         console.print(f"Summary: {report_md}", soft_wrap=True, highlight=False, markup=False)
     finally:

@@ -72,6 +72,10 @@ def test_report_renders_in_chromium(study_run, tmp_path: Path) -> None:
         assert f'id="cell-order_status-{source}"' in dom
     assert 'class="main-svg"' in dom, "no plotly figure was drawn: its script did not run"
     assert dom.count('class="plotly-graph-div') >= 1
+    # each scenario's order also drawn as a waterfall of its attempts, rendered (an svg inside its div)
+    waterfalls = re.findall(r'id="waterfall-[^"]+"[^>]*>\s*<div class="plot-container', dom)
+    assert waterfalls, "no attempt waterfall was drawn"
+    assert 'id="retained-matrix"' in dom and 'id="method"' in dom and 'id="storage-table"' in dom
     console_errors = [line for line in dumped.stderr.splitlines()
                       if "Uncaught" in line or ("CONSOLE" in line and "error" in line.lower())]
     assert console_errors == []
@@ -126,3 +130,19 @@ def test_workflow_ui_link_quotes_ids() -> None:
         "http://ui:8080/namespaces/default/workflows/order-a%2Fb/r1/history"
     )
     assert workflow_ui_link(None, "default", "w", "r") is None
+
+
+def test_waterfall_has_a_row_per_attempt_the_truth_records(study_run) -> None:
+    run_dir, _ = study_run
+    with duckdb.connect(str(run_dir / "lens.duckdb"), read_only=True) as conn:
+        data = build_report(conn, cells=[], retained=[])
+        attempts = dict(conn.execute("SELECT order_id, list(step || ' #' || attempt || ' (' || outcome || ')') "
+                                     "FROM ground_truth_attempts GROUP BY 1").fetchall())
+    drawn = [t for t in data.timelines if t.order_id in attempts]
+    assert drawn
+    for t in drawn:
+        assert f'id="waterfall-{t.order_id}"' in t.waterfall
+        for label in attempts[t.order_id]:
+            assert label in t.waterfall, (t.scenario, label)
+    crashed = [t for t in drawn if t.scenario == "crash"]
+    assert crashed and "(lost)" in crashed[0].waterfall

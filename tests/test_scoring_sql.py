@@ -4,7 +4,8 @@ same rules on every cell of a real study database."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+import shutil
+from collections import Counter, defaultdict
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -128,49 +129,63 @@ def _normal(value: Any) -> Any:
     return value
 
 
-def _reference(q: Question, truth: list[dict], answer: list[dict]) -> tuple[int, int, int]:
-    """(units, right, unanswered) by the rules the catalogue states, row by row."""
+def _reference(q: Question, truth: list[dict], answer: list[dict]) -> dict[tuple, str]:
+    """Each truth unit's outcome (right, missing, incomplete, wrong) by the rules the catalogue states, row by row."""
     def by_unit(rows: list[dict]) -> dict[tuple, list[dict]]:
         grouped: dict[tuple, list[dict]] = defaultdict(list)
         for row in rows:
             grouped[tuple(_normal(row[c]) for c in q.unit)].append(row)
         return grouped
 
-    def rows(group: list[dict]) -> list:
-        return sorted((sorted((k, _normal(v)) for k, v in r.items() if k not in q.unit) for r in group), key=repr)
+    def rows(group: list[dict]) -> Counter:
+        return Counter(repr(sorted((k, _normal(v)) for k, v in r.items() if k not in q.unit)) for r in group)
 
-    def right(expected: list[dict], got: list[dict]) -> bool:
+    def outcome(expected: list[dict], got: list[dict]) -> str:
+        if not got:
+            return "missing"
         if q.kind == PER_ORDER_EXACT or not (q.timed or q.observed):
-            return rows(expected) == rows(got)
+            want, have = rows(expected), rows(got)
+            return "right" if want == have else "wrong" if have - want else "incomplete"
         key = lambda row: tuple(_normal(row[k]) for k in q.key)  # noqa: E731
         answered = {key(r): r for r in got}
-        if len(answered) != len(got) or set(answered) != {key(r) for r in expected}:
-            return False
+        truth_keys = {key(r) for r in expected}
+        if len(answered) != len(got) or not set(answered) <= truth_keys:
+            return "wrong"
         below, above = q.tolerance_ms
         for row in expected:
-            match = answered[key(row)]
+            match = answered.get(key(row))
+            if match is None:
+                continue
             for answer_column, truth_column in q.timed:
                 value = match[answer_column]
                 if value is None or not row[truth_column] - below <= float(value) <= row[truth_column] + above:
-                    return False
+                    return "wrong"
             if any(match[c] is None or (isinstance(match[c], int | float | Decimal) and match[c] <= 0)
                    for c in q.observed):
-                return False
-        return True
+                return "wrong"
+        return "right" if set(answered) == truth_keys else "incomplete"
 
     truth_units, answer_units = by_unit(truth), by_unit(answer)
-    good = sum(1 for u, expected in truth_units.items() if right(expected, answer_units.get(u, [])))
-    return len(truth_units), good, sum(1 for u in truth_units if u not in answer_units)
+    return {u: outcome(expected, answer_units.get(u, [])) for u, expected in truth_units.items()}
 
 
 @pytest.mark.server
 @pytest.mark.study
-def test_sql_scoring_agrees_with_the_plain_reading_on_a_real_study(study_run: tuple[Path, str]) -> None:
+def test_sql_scoring_agrees_with_the_plain_reading_on_a_real_study(study_run: tuple[Path, str], tmp_path: Path) -> None:
     run_dir, _ = study_run
-    with duckdb.connect(str(run_dir / "lens.duckdb"), read_only=True) as conn:
-        cells = {c.id: c for c in score_answers(conn, store=False)}
+    db = tmp_path / "lens.duckdb"
+    shutil.copy(run_dir / "lens.duckdb", db)
+    with duckdb.connect(str(db)) as conn:
+        cells = {c.id: c for c in score_answers(conn)}
+        stored = defaultdict(dict)
+        for question_id, source, unit, outcome in conn.execute(
+                "SELECT question_id, source, unit, outcome FROM answerability_units WHERE scope = 'all'").fetchall():
+            stored[(question_id, source)][unit] = outcome
         compared = 0
         for q in CATALOGUE:
+            if q.kind == PER_ORDER_MEASURE:
+                assert f"{q.id}/history" not in cells  # a measurement, not an answerability verdict
+                continue
             params_sql = q.params_sql()
             params = run_sql(conn, params_sql)[0] if params_sql else {}
             truth = run_sql(conn, q.truth_sql(), _bind(q.truth_sql(), params))
@@ -179,9 +194,14 @@ def test_sql_scoring_agrees_with_the_plain_reading_on_a_real_study(study_run: tu
                 cell = cells[f"{q.id}/{source}"]
                 if sql is None or not truth or cell.reason == "no data collected":
                     continue
-                total, right, missing = _reference(q, truth, run_sql(conn, sql, _bind(sql, params)))
-                assert (cell.orders_total, cell.orders_right) == (total, right), cell
-                if right < total:
-                    assert f"{missing} unanswered" in cell.reason, cell
+                outcomes = _reference(q, truth, run_sql(conn, sql, _bind(sql, params)))
+                right = sum(1 for o in outcomes.values() if o == "right")
+                assert (cell.orders_total, cell.orders_right) == (len(outcomes), right), cell
+                # units as people read them: one column as its value, several joined by ' / '
+                shown = {" / ".join("None" if v is None else str(v) for v in u): o for u, o in outcomes.items()}
+                if q.unit == ("order_id",):
+                    assert stored[(q.id, source)] == shown, cell
+                else:
+                    assert sorted(stored[(q.id, source)].values()) == sorted(shown.values()), cell
                 compared += 1
     assert compared >= 60

@@ -13,7 +13,7 @@ import duckdb
 import typer
 from rich.table import Table
 
-from temporal_lens.analysis import SOURCES, Answer, ask_question, render_matrix, run_sql, score_answers
+from temporal_lens.analysis import SCOPES, SOURCES, Answer, ask_question, render_matrix, run_sql, score_answers
 from temporal_lens.analysis import question as find_question
 from temporal_lens.cli._common import BAD_INPUT, FAILURE, DbOption, _database, _fail, console, err_console
 
@@ -26,6 +26,7 @@ def ask(
     source: Annotated[str | None, typer.Option(help=f"one of {', '.join(SOURCES)}")] = None,
     sql: Annotated[str | None, typer.Option(help="run this SQL instead of a catalogue question")] = None,
     output: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
+    scope: Annotated[str, typer.Option(help="the matrix over 'all' orders, or 'retained' (no deleted run)")] = "all",
 ) -> None:
     """Ask catalogue questions (or any SQL) of the lens database; without arguments, score the matrix.
 
@@ -34,6 +35,8 @@ def ask(
     """
     if output not in _FORMATS:
         raise _fail("--format must be table, json or csv", BAD_INPUT)
+    if scope not in SCOPES:
+        raise _fail(f"--scope must be one of {', '.join(SCOPES)}", BAD_INPUT)
     if source is not None and source not in SOURCES:
         raise _fail(f"unknown source {source!r}; choose among {', '.join(SOURCES)}", BAD_INPUT)
     if sql is not None and question_ids:
@@ -51,7 +54,7 @@ def ask(
         elif questions:
             _print_answers([ask_question(conn, q, src) for q in questions for src in sources], output)
         else:
-            cells = score_answers(conn, sources=sources, store=source is None)
+            cells = score_answers(conn, sources=sources, store=source is None, scope=scope)
             if output == "table":
                 console.print(render_matrix(cells))
             else:
