@@ -175,9 +175,9 @@ class _DeferredWrites:
     """Stands in for the logger at the end of structlog's chain: the chain runs now (timestamp, context), the
     rendered record is written when the batch is handed over."""
 
-    def __init__(self, logger: Any, writes: list[Callable[[], None]]) -> None:
+    def __init__(self, logger: Any) -> None:
         self._logger = logger
-        self._writes = writes
+        self.writes: list[Callable[[], None]] = []
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._logger, name)
@@ -185,23 +185,40 @@ class _DeferredWrites:
             return attribute  # processors may ask the logger things (stdlib's level, name)
 
         def write(*args: Any, **kwargs: Any) -> None:
-            self._writes.append(functools.partial(attribute, *args, **kwargs))
+            self.writes.append(functools.partial(attribute, *args, **kwargs))
 
         return write
 
 
+class _Renderers(threading.local):
+    """Per thread (workflow activations run on several), a logger built on structlog's current configuration."""
+
+    sources: tuple[Any, ...] = ()
+    target: _DeferredWrites
+    logger: Any
+
+
+_renderers = _Renderers()
+
+
 def rendered_record(logger_name: str, event: str, fields: dict[str, Any]) -> Callable[[], None]:
     """Run structlog's configured chain on an info record now; returns what writes it."""
-    writes: list[Callable[[], None]] = []
     config = structlog.get_config()
-    logger = structlog.wrap_logger(
-        _DeferredWrites(config["logger_factory"](logger_name), writes),
-        processors=config["processors"],
-        wrapper_class=config["wrapper_class"],
-        context_class=config["context_class"],
-        cache_logger_on_first_use=False,
-    )
-    logger.info(event, **fields)
+    sources = (config["processors"], config["logger_factory"], config["wrapper_class"], config["context_class"],
+               logger_name)
+    renderer = _renderers
+    if len(renderer.sources) != len(sources) or any(a is not b for a, b in zip(renderer.sources, sources,
+                                                                                strict=True)):
+        renderer.target = _DeferredWrites(config["logger_factory"](logger_name))
+        renderer.logger = structlog.wrap_logger(renderer.target, processors=config["processors"],
+                                                wrapper_class=config["wrapper_class"],
+                                                context_class=config["context_class"],
+                                                cache_logger_on_first_use=False).bind()
+        renderer.sources = sources
+    target = renderer.target
+    target.writes = writes = []
+    renderer.logger.info(event, **fields)
+    target.writes = []
 
     def write() -> None:
         for each in writes:
