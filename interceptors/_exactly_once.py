@@ -53,11 +53,19 @@ _current = threading.local()
 class Batch:
     """What one run instance finished and has not handed over yet."""
 
-    __slots__ = ("_delivered", "_items")
+    __slots__ = ("_delivered", "_items", "_seen")
 
     def __init__(self, delivered: set[Hashable]) -> None:
         self._items: list[tuple[Hashable, Callable[[], None]]] = []
         self._delivered = delivered
+        self._seen: collections.Counter[Hashable] = collections.Counter()
+
+    def occurrence(self, key: Hashable) -> int:
+        """How many times this instance met `key` before (replays included): tells apart records that are
+        otherwise alike, the same way in every instance that runs the same code."""
+        count = self._seen[key]
+        self._seen[key] = count + 1
+        return count
 
     def add(self, key: Hashable, deliver: Callable[[], None]) -> None:
         self._items.append((key, deliver))
@@ -171,6 +179,10 @@ def exactly_once(runner: WorkflowRunner) -> WorkflowRunner:
     return runner if isinstance(runner, ExactlyOnceRunner) else ExactlyOnceRunner(runner)
 
 
+_WRITE_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "msg",
+                            "log"})
+
+
 class _DeferredWrites:
     """Stands in for the logger at the end of structlog's chain: the chain runs now (timestamp, context), the
     rendered record is written when the batch is handed over."""
@@ -181,7 +193,7 @@ class _DeferredWrites:
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._logger, name)
-        if name != "info" or not callable(attribute):
+        if name not in _WRITE_METHODS or not callable(attribute):
             return attribute  # processors may ask the logger things (stdlib's level, name)
 
         def write(*args: Any, **kwargs: Any) -> None:
@@ -201,15 +213,17 @@ class _Renderers(threading.local):
 _renderers = _Renderers()
 
 
-def rendered_record(logger_name: str, event: str, fields: dict[str, Any]) -> Callable[[], None]:
-    """Run structlog's configured chain on an info record now; returns what writes it."""
+def rendered_record(logger_name: str | None, event: str, fields: dict[str, Any], method: str = "info",
+                    ) -> Callable[[], None]:
+    """Run structlog's configured chain on a record now; returns what writes it."""
     config = structlog.get_config()
     sources = (config["processors"], config["logger_factory"], config["wrapper_class"], config["context_class"],
                logger_name)
     renderer = _renderers
     if len(renderer.sources) != len(sources) or any(a is not b for a, b in zip(renderer.sources, sources,
                                                                                 strict=True)):
-        renderer.target = _DeferredWrites(config["logger_factory"](logger_name))
+        factory_args = () if logger_name is None else (logger_name,)
+        renderer.target = _DeferredWrites(config["logger_factory"](*factory_args))
         renderer.logger = structlog.wrap_logger(renderer.target, processors=config["processors"],
                                                 wrapper_class=config["wrapper_class"],
                                                 context_class=config["context_class"],
@@ -217,7 +231,7 @@ def rendered_record(logger_name: str, event: str, fields: dict[str, Any]) -> Cal
         renderer.sources = sources
     target = renderer.target
     target.writes = writes = []
-    renderer.logger.info(event, **fields)
+    getattr(renderer.logger, method)(event, **fields)
     target.writes = []
 
     def write() -> None:

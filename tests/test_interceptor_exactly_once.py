@@ -137,6 +137,7 @@ async def test_every_handler_kind_is_recorded_once_with_or_without_a_cache(dev_s
     runs = {r["temporal.run_id"] for r in records if r["event"] == "workflow started"}
     assert by_event["workflow started"] == len(runs) == 3  # the run, its continuation, the child
     assert by_event["update received"] == 2 and by_event["update rejected"] == 1
+    assert by_event["waiting for go"] == 1 and by_event["taking a flaky note"] == 1  # the application's own
     rejected = next(r for r in records if r["event"] == "update rejected")
     assert rejected["update"] == "add_note" and rejected["error"] == "empty note" and rejected["update_id"]
     assert by_event["timer started"] == by_event["timer fired"] + by_event["timer canceled"]

@@ -12,6 +12,11 @@ from temporalio.exceptions import ActivityError
 
 from tests.interceptor_app import fail_once  # passed through the sandbox by the tests that run this
 
+with workflow.unsafe.imports_passed_through():
+    from temporal_lens.interceptors import get_logger
+
+log = get_logger("tests")
+
 HANG_S = 30.0
 NO_RETRY = RetryPolicy(maximum_attempts=1)
 ONE_RETRY = RetryPolicy(maximum_attempts=2, initial_interval=timedelta(milliseconds=100))
@@ -78,6 +83,7 @@ class EveryHandlerWorkflow:
     async def run(self, continued: bool) -> str:
         if continued:
             return "continued"
+        log.info("waiting for go")
         await workflow.wait_condition(lambda: self.go)
         await workflow.sleep(0.05)  # a timer that fires
         if await _cancelled_timer():
@@ -119,6 +125,7 @@ class EveryHandlerWorkflow:
     @workflow.update
     async def flaky_note(self, note: str) -> int:
         # Fails its workflow task the first time (not a workflow failure: Temporal retries the task).
+        log.info("taking a flaky note", note=note)  # written once although the handler runs twice
         fail_once.maybe_fail(f"{workflow.info().workflow_id}/{note}")
         self.notes.append(note)
         return len(self.notes)
