@@ -2,8 +2,9 @@
 
 Workflow-side spans are values, not live objects: each gets an id derived from the run id and a per-run sequence
 number, a start time from `workflow.time_ns()`, and is built and exported only when it ends, and only if that end
-is not a replay. A replay recomputes the same ids and times, so spans are never duplicated, always carry their real
-duration, and each one is exported as soon as its step completes.
+is not a replay. A replay recomputes the same ids and times, so spans are never duplicated and always carry their
+real duration. Under `ExactlyOnceRunner` (LensPlugin's runner) spans and records wait in the run instance's batch
+until the workflow task that made them has completed (`_exactly_once`); without it they are exported at once.
 """
 
 from __future__ import annotations
@@ -242,7 +243,10 @@ class LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
         try:
             super().handle_update_validator(input)
         except BaseException as err:
-            self._rejected(input, err)
+            try:
+                self._rejected(input, err)
+            except Exception as failure:
+                report_once("update validation", failure)
             raise
 
     def _rejected(self, input: temporalio.worker.HandleUpdateInput, err: BaseException) -> None:
