@@ -3,7 +3,8 @@ completed, and never twice for one run on one worker.
 
 A workflow task can fail after handlers ran (an exception that is not a workflow failure, a command the server
 rejects); Temporal then retries it and the handlers run again. A worker without a cached run also re-runs a run's
-code from its start, and the SDK may then not call it a replay (docs: REFERENCES.md, "Replay subtlety"). So:
+code from its start, and the SDK may then not call it a replay (temporalio 1.35: with `max_cached_workflows=0`, an
+update arriving in the run's second task re-runs the first task's code with `is_replaying()` False). So:
 
 - `ExactlyOnceRunner` wraps the worker's workflow runner. Each run instance gets a `Batch`; while the instance
   handles an activation, the batch is this thread's current one and the interceptors add to it what they finish.
@@ -172,11 +173,6 @@ def _ends_run(completion: temporalio.bridge.proto.workflow_completion.WorkflowAc
     if not completion.HasField("successful"):
         return False
     return any(command.WhichOneof("variant") in _TERMINAL_COMMANDS for command in completion.successful.commands)
-
-
-def exactly_once(runner: WorkflowRunner) -> WorkflowRunner:
-    """`runner` wrapped in `ExactlyOnceRunner` (once)."""
-    return runner if isinstance(runner, ExactlyOnceRunner) else ExactlyOnceRunner(runner)
 
 
 _WRITE_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "msg",
