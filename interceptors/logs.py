@@ -126,7 +126,9 @@ class SafeLogger:
         def call(*args: Any, **kwargs: Any) -> Any:
             try:
                 batch = current_batch()
-                if batch is not None and name in _LEVELS and len(args) == 1 and temporalio.workflow.in_workflow():
+                # Queries and validators (read-only code) are not part of a task's outcome: written at once.
+                if (batch is not None and name in _LEVELS and len(args) == 1 and temporalio.workflow.in_workflow()
+                        and not temporalio.workflow.unsafe.is_read_only()):
                     self._defer(batch, name, args[0], kwargs)
                     return None
                 return method(*args, **kwargs)
