@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 MODES = ("none", "contrib", "lens", "lens-spans")
@@ -85,7 +86,9 @@ async def drive(address: str, queue: str, count: int) -> float:
 
     async def one(i: int) -> None:
         async with limit:
-            await client.execute_workflow("BenchWorkflow", i, id=f"{queue}-{i}", task_queue=queue)
+            # A loaded machine can starve the dev server past the default RPC timeout: wait, the CPU is what counts.
+            await client.execute_workflow("BenchWorkflow", i, id=f"{queue}-{i}", task_queue=queue,
+                                          rpc_timeout=timedelta(minutes=5))
 
     started = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(count)))
