@@ -21,10 +21,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 MODES = ("none", "contrib", "lens", "lens-spans")
-"""lens: spans and lifecycle log records; lens-spans: the same interceptor with `log_lifecycle=False`."""
+"""lens: spans and lifecycle log records, with the workflow runner LensPlugin installs (`lens_runner`: workflow-side
+telemetry handed over once its task completed); lens-spans: the same with `log_lifecycle=False`."""
 HERE = Path(__file__).resolve().parent
 
 
@@ -40,7 +42,7 @@ def worker_main(mode: str, address: str, queue: str, endpoint: str, log_path: st
     from temporalio.contrib.opentelemetry import TracingInterceptor
     from temporalio.worker import Worker
 
-    from temporal_lens.interceptors import LensInterceptor, configure_telemetry, with_passthrough
+    from temporal_lens.interceptors import LensInterceptor, configure_telemetry, lens_runner, with_passthrough
 
     provider: TracerProvider | None = None
     if mode.startswith("lens"):
@@ -50,18 +52,20 @@ def worker_main(mode: str, address: str, queue: str, endpoint: str, log_path: st
         provider = TracerProvider(resource=Resource.create({"service.name": "bench"}))
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint, insecure=True)))
     interceptors: list = []
+    runner = with_passthrough(None)
     if mode == "contrib" and provider is not None:
         # Workflows here start without a client span; without this flag contrib would emit no workflow spans.
         interceptors = [TracingInterceptor(provider.get_tracer("contrib"), always_create_workflow_spans=True)]
     elif mode.startswith("lens"):
         interceptors = [LensInterceptor(tracer_provider=provider, log_lifecycle=mode == "lens")]
+        runner = lens_runner(None)
 
     async def serve() -> None:
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         client = await Client.connect(address)
         async with Worker(client, task_queue=queue, workflows=[BenchWorkflow], activities=[step],
-                          interceptors=interceptors, workflow_runner=with_passthrough(None)):
+                          interceptors=interceptors, workflow_runner=runner):
             start = time.process_time()
             print("ready", flush=True)
             await stop.wait()
@@ -82,7 +86,9 @@ async def drive(address: str, queue: str, count: int) -> float:
 
     async def one(i: int) -> None:
         async with limit:
-            await client.execute_workflow("BenchWorkflow", i, id=f"{queue}-{i}", task_queue=queue)
+            # A loaded machine can starve the dev server past the default RPC timeout: wait, the CPU is what counts.
+            await client.execute_workflow("BenchWorkflow", i, id=f"{queue}-{i}", task_queue=queue,
+                                          rpc_timeout=timedelta(minutes=5))
 
     started = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(count)))

@@ -8,6 +8,7 @@ per-run sequence number gives exactly that.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Iterator
 from contextvars import ContextVar
 
@@ -15,7 +16,7 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 
 from temporal_lens.ids import workflow_span_id, workflow_trace_id
 
-__all__ = ["ForcedIdGenerator", "forced_ids", "workflow_span_id", "workflow_trace_id"]
+__all__ = ["ForcedIdGenerator", "forced_ids", "validation_span_id", "workflow_span_id", "workflow_trace_id"]
 
 _forced: ContextVar[tuple[int | None, int | None] | None] = ContextVar("temporal_lens_forced_ids", default=None)
 
@@ -47,3 +48,10 @@ class ForcedIdGenerator(IdGenerator):
         if forced is not None and forced[0] is not None:
             return forced[0]
         return self._fallback.generate_trace_id()
+
+
+def validation_span_id(run_id: str, update_id: str) -> int:
+    """Id of the span of an update's rejected validation: validators run again on replay and are not numbered
+    in the run's sequence, so the id comes from the update's own id."""
+    data = f"validate\x1f{run_id}\x1f{update_id}".encode()
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big") or 1

@@ -9,7 +9,6 @@ SDK's processors, deferred activity spans, through `SpanTools`), `_headers` (one
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import json
@@ -28,8 +27,10 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from temporal_lens import keys
+from temporal_lens.interceptors._attempts import CANCELED, COMPLETED, FAILED, AttemptEnd, HeartbeatClock, attempt_end
 from temporal_lens.interceptors._sdk_hooks import LifecycleLogger
 from temporal_lens.interceptors._tracing import (
+    LOGGER_NAME,
     PROPAGATOR,
     SpanTools,
     error_message,
@@ -75,8 +76,8 @@ class LensInterceptor(temporalio.client.Interceptor, temporalio.worker.Intercept
         self.record_payloads = record_payloads
         self.redact = redact
         self.max_payload_bytes = max_payload_bytes
-        self.log = get_logger("temporal_lens")
-        self._lifecycle_log = LifecycleLogger(structlog.get_logger("temporal_lens"))
+        self.log = get_logger(LOGGER_NAME)
+        self._lifecycle_log = LifecycleLogger(structlog.get_logger(LOGGER_NAME))
         self._workflow_class: type[LensWorkflowInbound] | None = None
 
     def intercept_client(self, next: temporalio.client.OutboundInterceptor) -> temporalio.client.OutboundInterceptor:
@@ -187,9 +188,19 @@ class _LensClientOutbound(temporalio.client.OutboundInterceptor):
 
 
 class _LensActivityInbound(temporalio.worker.ActivityInboundInterceptor):
+    """One per attempt (the worker builds the chain for each)."""
+
     def __init__(self, next: temporalio.worker.ActivityInboundInterceptor, root: LensInterceptor) -> None:
         super().__init__(next)
         self.root = root
+        self.clock: HeartbeatClock | None = None
+
+    def init(self, outbound: temporalio.worker.ActivityOutboundInterceptor) -> None:
+        heartbeat_timeout = outbound.info().heartbeat_timeout
+        self.clock = HeartbeatClock(heartbeat_timeout.total_seconds() if heartbeat_timeout else None)
+        if heartbeat_timeout:  # only then can a silence end the attempt
+            outbound = _LensActivityOutbound(outbound, self.clock)
+        super().init(outbound)
 
     async def execute_activity(self, input: temporalio.worker.ExecuteActivityInput) -> Any:
         info = temporalio.activity.info()
@@ -221,18 +232,9 @@ class _LensActivityInbound(temporalio.worker.ActivityInboundInterceptor):
             try:
                 result = await super().execute_activity(input)
             except BaseException as err:
-                outcome = "canceled" if isinstance(err, asyncio.CancelledError) else "failed"
-                tools.annotate(span, keys.OUTCOME, outcome)
-                self.root.lifecycle(
-                    f"activity {outcome}",
-                    error=error_message(err),
-                    error_type=error_type(err),
-                    benign=is_benign(err),
-                    duration_ms=_ms_since(started),
-                )
-                tools.end_span(span, err)
+                self._ended(span, err, info, started)
                 raise
-            tools.annotate(span, keys.OUTCOME, "completed")
+            tools.annotate(span, keys.OUTCOME, COMPLETED)
             for key, value in self.root.payload_attributes("activity.result", result).items():
                 tools.annotate(span, key, value)
             self.root.lifecycle("activity completed", duration_ms=_ms_since(started))
@@ -240,6 +242,45 @@ class _LensActivityInbound(temporalio.worker.ActivityInboundInterceptor):
             otel_context.detach(token)
         tools.end_span(span)
         return result
+
+    def _ended(self, span: trace.Span, err: BaseException, info: temporalio.activity.Info, started: float) -> None:
+        """Span attributes and the log record of an attempt that raised: failed, timed out or canceled."""
+        tools = self.root.spans
+        try:
+            end = attempt_end(err, info, self.clock)
+        except Exception as failure:
+            report_once("attempt end", failure)
+            end = AttemptEnd(FAILED)
+        tools.annotate(span, keys.OUTCOME, end.outcome)
+        fields: dict[str, Any] = {}
+        if end.timeout_type is not None:
+            tools.annotate(span, keys.TIMEOUT_TYPE, end.timeout_type)
+            fields["timeout_type"] = end.timeout_type
+        if end.outcome == CANCELED:
+            if end.cancel_reason is not None:
+                tools.annotate(span, keys.CANCEL_REASON, end.cancel_reason)
+            fields["cancel_reason"] = end.cancel_reason
+        self.root.lifecycle(
+            f"activity {end.outcome.replace('_', ' ')}",
+            error=error_message(err),
+            error_type=error_type(err),
+            benign=is_benign(err),
+            duration_ms=_ms_since(started),
+            **fields,
+        )
+        tools.end_span(span, err)
+
+
+class _LensActivityOutbound(temporalio.worker.ActivityOutboundInterceptor):
+    """Notes each heartbeat's time: which timeout ended an attempt is told from them."""
+
+    def __init__(self, next: temporalio.worker.ActivityOutboundInterceptor, clock: HeartbeatClock) -> None:
+        super().__init__(next)
+        self.clock = clock
+
+    def heartbeat(self, *details: Any) -> None:
+        self.clock.beat()
+        super().heartbeat(*details)
 
 
 # --- Nexus operation handlers -----------------------------------------------------------------------------------

@@ -16,12 +16,14 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from temporal_lens.interceptors._tracing import report_once
+
 
 class TimerObserver(Protocol):
-    """Called when a durable timer is created: returns `(on_fired, on_canceled)`; the handle's sequence number is
-    given once the SDK has made the timer."""
+    """Called when a durable timer has been made, with its delay and id (the SDK's sequence number): returns what
+    to call when it fires and when it is canceled."""
 
-    def __call__(self, delay: float) -> tuple[Callable[[str], None], Callable[[str], None]]: ...
+    def __call__(self, delay: float, timer_id: str) -> tuple[Callable[[], None], Callable[[], None]]: ...
 
 
 def observe_timers(loop: asyncio.AbstractEventLoop, observer: TimerObserver) -> bool:
@@ -32,19 +34,21 @@ def observe_timers(loop: asyncio.AbstractEventLoop, observer: TimerObserver) -> 
         return False
 
     def traced_timer(delay: float, options: Any, callback: Callable[..., Any], *args: Any, context: Any = None):
-        on_fired, on_canceled = observer(delay)
-        timer_id = ""
+        events: tuple[Callable[[], None], Callable[[], None]] = (_nothing, _nothing)
 
         def fired(*callback_args: Any) -> Any:
-            on_fired(timer_id)
+            _safely(events[0])
             return callback(*callback_args)
 
         handle = original(delay, options, fired, *args, context=context)
-        timer_id = str(getattr(handle, "_seq", ""))
+        try:
+            events = observer(delay, str(getattr(handle, "_seq", "")))
+        except Exception as err:
+            report_once("timers", err)
         cancel = handle.cancel
 
         def cancelled() -> None:
-            on_canceled(timer_id)
+            _safely(events[1])
             cancel()
 
         handle.cancel = cancelled
@@ -53,6 +57,17 @@ def observe_timers(loop: asyncio.AbstractEventLoop, observer: TimerObserver) -> 
     traced_timer._lens_traced = True  # type: ignore[attr-defined]
     loop._timer_impl = traced_timer  # type: ignore[attr-defined]
     return True
+
+
+def _nothing() -> None:
+    pass
+
+
+def _safely(call: Callable[[], None]) -> None:
+    try:
+        call()
+    except Exception as err:
+        report_once("timers", err)
 
 
 def nexus_result(handle: Any) -> asyncio.Future[Any] | None:

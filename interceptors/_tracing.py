@@ -34,6 +34,8 @@ otel_context.get_current()
 _log = logging.getLogger("temporal_lens.interceptors")
 _reported: set[str] = set()
 
+LOGGER_NAME = "temporal_lens"
+"""The structlog logger name of the interceptors' own records."""
 TRACE_CONTEXT = TraceContextTextMapPropagator()
 PROPAGATOR = CompositePropagator([TRACE_CONTEXT, W3CBaggagePropagator()])
 Headers = Mapping[str, temporalio.api.common.v1.Payload]

@@ -2,15 +2,17 @@
 
 Workflow-side spans are values, not live objects: each gets an id derived from the run id and a per-run sequence
 number, a start time from `workflow.time_ns()`, and is built and exported only when it ends, and only if that end
-is not a replay. A replay recomputes the same ids and times, so spans are never duplicated, always carry their real
-duration, and each one is exported as soon as its step completes.
+is not a replay. A replay recomputes the same ids and times, so spans are never duplicated and always carry their
+real duration. Under `ExactlyOnceRunner` (LensPlugin's runner) spans and records wait in the run instance's batch
+until the workflow task that made them has completed (`_exactly_once`); without it they are exported at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import functools
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 import temporalio.exceptions
@@ -21,9 +23,10 @@ from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind
 
 from temporal_lens import keys
-from temporal_lens.interceptors._ids import workflow_span_id, workflow_trace_id
+from temporal_lens.interceptors._exactly_once import current_batch, rendered_record
+from temporal_lens.interceptors._ids import validation_span_id, workflow_span_id, workflow_trace_id
 from temporal_lens.interceptors._sdk_hooks import nexus_result, observe_timers
-from temporal_lens.interceptors._tracing import error_message, error_type, report_once, span_context
+from temporal_lens.interceptors._tracing import LOGGER_NAME, error_message, error_type, report_once, span_context
 
 if TYPE_CHECKING:
     from temporal_lens.interceptors._interceptor import LensInterceptor
@@ -97,27 +100,35 @@ class LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
             if attributes:  # a None value leaves the run's key in place (an activity on the run's own task queue)
                 merged.update((key, value) for key, value in attributes.items() if value is not None)
             tools = self.root.spans
+            export = functools.partial(tools.emit_completed, name, trace_id=identity.trace_id,
+                                       span_id=identity.span_id, parent=parent, start_ns=start_ns, end_ns=end_ns,
+                                       kind=kind, attributes=merged, error=error, links=links)
+            batch = current_batch()
+            if batch is not None:  # handed over, outside the sandbox, once this workflow task has completed
+                batch.add(("span", identity.span_id), export)
+                return
             # Span processors may do anything (a synchronous exporter does I/O): outside the sandbox's
             # restrictions, unless they only queue the span (the SDK's batch processor).
             with _QUEUE_ONLY if tools.queues_only() else temporalio.workflow.unsafe.sandbox_unrestricted():
-                tools.emit_completed(
-                    name,
-                    trace_id=identity.trace_id,
-                    span_id=identity.span_id,
-                    parent=parent,
-                    start_ns=start_ns,
-                    end_ns=end_ns,
-                    kind=kind,
-                    attributes=merged,
-                    error=error,
-                    links=links,
-                )
+                export()
         except Exception as err:
             report_once("workflow span", err)
 
-    def lifecycle(self, event: str, **fields: Any) -> None:
+    def lifecycle(self, event: str, key: Hashable = None, **fields: Any) -> None:
+        """A lifecycle record, unless this moment is a replay; `key` tells it apart from the run's other records
+        of this event (handed over once per key, see `_exactly_once`)."""
+        root = self.root
+        if not root.log_lifecycle or temporalio.workflow.unsafe.is_replaying_history_events():
+            return
+        batch = current_batch()
         with temporalio.workflow.unsafe.sandbox_unrestricted():
-            self.root.lifecycle(event, **fields)
+            if batch is None:
+                root.lifecycle(event, **fields)
+                return
+            try:  # rendered now, in the workflow's context; written once the workflow task has completed
+                batch.add(("record", event, key), rendered_record(LOGGER_NAME, event, fields))
+            except Exception as err:
+                report_once("log", err)
 
     def _payloads(self, kind: str, value: Any) -> dict[str, str]:
         if not self.root.record_payloads or temporalio.workflow.unsafe.is_replaying_history_events():
@@ -126,22 +137,26 @@ class LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
             return self.root.payload_attributes(kind, value)
 
     def _trace_timers(self) -> None:
-        """Give every durable timer (asyncio.sleep, workflow.sleep, wait_condition timeouts) a span."""
+        """Give every durable timer (asyncio.sleep, workflow.sleep, wait_condition timeouts) a span and records."""
 
-        def timer_started(delay: float) -> tuple[Callable[[str], None], Callable[[str], None]]:
+        def timer_started(delay: float, timer_id: str) -> tuple[Callable[[], None], Callable[[], None]]:
             identity, start_ns = self.next_span(), temporalio.workflow.time_ns()
             parent = trace.get_current_span().get_span_context()
+            timer = {keys.TIMER_ID: timer_id, "temporal.timer_delay_ms": round(delay * 1000, 3)}
+            with self._current(identity):
+                self.lifecycle("timer started", timer_id, **timer)
             ended = False
 
-            def end(outcome: str, timer_id: str) -> None:
+            def end(outcome: str) -> None:
                 nonlocal ended
                 if not ended:
                     ended = True
                     self.emit("Timer", identity, parent=parent if parent.is_valid else self._run_span,
-                              start_ns=start_ns, attributes={"temporal.timer_id": timer_id,
-                              "temporal.timer_delay_ms": round(delay * 1000, 3), keys.OUTCOME: outcome})
+                              start_ns=start_ns, attributes={**timer, keys.OUTCOME: outcome})
+                    with self._current(identity):
+                        self.lifecycle(f"timer {outcome}", timer_id, **timer)
 
-            return (lambda timer_id: end("fired", timer_id)), (lambda timer_id: end("canceled", timer_id))
+            return functools.partial(end, "fired"), functools.partial(end, "canceled")
 
         observe_timers(asyncio.get_running_loop(), timer_started)
 
@@ -166,26 +181,26 @@ class LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
         except Exception as err:
             report_once("timers", err)
         with self._current(run_span):
-            self.lifecycle("workflow started")
+            self.lifecycle("workflow started", "run")
             try:
                 result = await super().execute_workflow(input)
             except temporalio.workflow.ContinueAsNewError:
                 self.emit(name, run_span, parent=self._parent, start_ns=start_ns, kind=SpanKind.SERVER,
                           attributes={keys.NAMESPACE: info.namespace, keys.OUTCOME: "continued_as_new"})
-                self.lifecycle("workflow continued as new")
+                self.lifecycle("workflow continued as new", "run")
                 raise
             except (temporalio.exceptions.FailureError, asyncio.CancelledError) as err:
                 outcome = "canceled" if _is_cancellation(err) else "failed"
                 self.emit(name, run_span, parent=self._parent, start_ns=start_ns, kind=SpanKind.SERVER,
                           attributes={keys.NAMESPACE: info.namespace, keys.OUTCOME: outcome}, error=err)
-                self.lifecycle(f"workflow {outcome}", error=error_message(err), error_type=error_type(err))
+                self.lifecycle(f"workflow {outcome}", "run", error=error_message(err), error_type=error_type(err))
                 raise
             # Any other exception fails the workflow task, which Temporal retries: the run has not ended.
             self.emit(name, run_span, parent=self._parent, start_ns=start_ns, kind=SpanKind.SERVER,
                       attributes={keys.NAMESPACE: info.namespace, keys.OUTCOME: "completed",
                                   **self._payloads("workflow.result", result),
                                   **self._payloads("workflow.args", list(input.args))})
-            self.lifecycle("workflow completed")
+            self.lifecycle("workflow completed", "run")
             return result
 
     async def handle_signal(self, input: temporalio.worker.HandleSignalInput) -> None:
@@ -195,7 +210,7 @@ class LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
             links = self.root.spans.linked(input.headers)
         name = f"HandleSignal:{input.signal}"
         with self._current(identity):
-            self.lifecycle("signal received", signal=input.signal)
+            self.lifecycle("signal received", identity.span_id, signal=input.signal)
             try:
                 await super().handle_signal(input)
             except BaseException as err:
@@ -225,8 +240,32 @@ class LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
         return result
 
     def handle_update_validator(self, input: temporalio.worker.HandleUpdateInput) -> None:
-        # Validators run again on replay and are not deterministic inputs to history: no sequence number either.
-        super().handle_update_validator(input)
+        try:
+            super().handle_update_validator(input)
+        except BaseException as err:
+            try:
+                self._rejected(input, err)
+            except Exception as failure:
+                report_once("update validation", failure)
+            raise
+
+    def _rejected(self, input: temporalio.worker.HandleUpdateInput, err: BaseException) -> None:
+        """A span and a record of an update the validator rejected (an accepted one shows as HandleUpdate).
+
+        Validators run again on replay and are not deterministic inputs to history: the span's id comes from the
+        update id, not the run's sequence, and nothing is written during a replay."""
+        if temporalio.workflow.unsafe.is_replaying_history_events():
+            return
+        info = temporalio.workflow.info()
+        run_span = self.ensure_run_span(info.headers)
+        identity = span_context(run_span.trace_id, validation_span_id(info.run_id, input.id))
+        with temporalio.workflow.unsafe.sandbox_unrestricted():
+            links = self.root.spans.linked(input.headers)
+        self.emit(f"ValidateUpdate:{input.update}", identity, parent=run_span, start_ns=temporalio.workflow.time_ns(),
+                  kind=SpanKind.SERVER, attributes={"temporal.update_id": input.id}, error=err, links=links)
+        with self._current(identity):
+            self.lifecycle("update rejected", input.id, update=input.update, update_id=input.id,
+                           error=error_message(err), error_type=error_type(err))
 
     async def handle_update_handler(self, input: temporalio.worker.HandleUpdateInput) -> Any:
         run_span = self.ensure_run_span(temporalio.workflow.info().headers)
@@ -235,7 +274,7 @@ class LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
         with temporalio.workflow.unsafe.sandbox_unrestricted():
             links = self.root.spans.linked(input.headers)
         with self._current(identity):
-            self.lifecycle("update received", update=input.update, update_id=input.id)
+            self.lifecycle("update received", input.id, update=input.update, update_id=input.id)
             try:
                 result = await super().handle_update_handler(input)
             except BaseException as err:

@@ -16,9 +16,11 @@ import temporalio.workflow
 from opentelemetry import trace
 
 from temporal_lens import keys
+from temporal_lens.interceptors._exactly_once import Batch, current_batch, rendered_record
 from temporal_lens.interceptors._tracing import report_once
 
 EventDict = MutableMapping[str, Any]
+_LEVELS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "msg"})
 
 
 def drop_during_replay(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
@@ -98,19 +100,23 @@ def _workflow_keys(info: temporalio.workflow.Info) -> tuple[tuple[str, Any], ...
 
 
 class SafeLogger:
-    """A structlog logger whose calls never raise: a broken sink must not break the code that logs."""
+    """A structlog logger whose calls never raise: a broken sink must not break the code that logs.
 
-    def __init__(self, inner: Any) -> None:
+    Inside a workflow run by `ExactlyOnceRunner` (LensPlugin's runner), a record is rendered at once and written
+    once the workflow task completes, and only once per run (see `_exactly_once`)."""
+
+    def __init__(self, inner: Any, name: str | None = None) -> None:
         self._inner = inner
+        self._name = name
 
     def bind(self, **values: Any) -> SafeLogger:
-        return SafeLogger(self._inner.bind(**values))
+        return SafeLogger(self._inner.bind(**values), self._name)
 
     def new(self, **values: Any) -> SafeLogger:
-        return SafeLogger(self._inner.new(**values))
+        return SafeLogger(self._inner.new(**values), self._name)
 
     def unbind(self, *keys_: str) -> SafeLogger:
-        return SafeLogger(self._inner.try_unbind(*keys_))
+        return SafeLogger(self._inner.try_unbind(*keys_), self._name)
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._inner, name)
@@ -119,6 +125,12 @@ class SafeLogger:
 
         def call(*args: Any, **kwargs: Any) -> Any:
             try:
+                batch = current_batch()
+                # Queries and validators (read-only code) are not part of a task's outcome: written at once.
+                if (batch is not None and name in _LEVELS and len(args) == 1 and temporalio.workflow.in_workflow()
+                        and not temporalio.workflow.unsafe.is_read_only()):
+                    self._defer(batch, name, args[0], kwargs)
+                    return None
                 return method(*args, **kwargs)
             except Exception as err:
                 report_once(f"log.{name}", err)
@@ -126,7 +138,16 @@ class SafeLogger:
 
         return call
 
+    def _defer(self, batch: Batch, method: str, event: Any, fields: dict[str, Any]) -> None:
+        span = trace.get_current_span().get_span_context().span_id
+        key = ("log", str(event), span)
+        key = (*key, batch.occurrence(key))  # counted during replays too, so every instance numbers alike
+        if temporalio.workflow.unsafe.is_replaying_history_events():
+            return
+        context = structlog.get_context(self._inner.bind())
+        batch.add(key, rendered_record(self._name, event, {**context, **fields}, method))
+
 
 def get_logger(name: str | None = None, **initial_values: Any) -> SafeLogger:
     """A structlog logger that never raises; inside workflows its records are not repeated on replay."""
-    return SafeLogger(structlog.get_logger(name, **initial_values))
+    return SafeLogger(structlog.get_logger(name, **initial_values), name)

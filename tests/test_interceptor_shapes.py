@@ -80,10 +80,11 @@ async def test_signal_query_update(lens_client, exporter) -> None:
         "StartWorkflow:InteractiveWorkflow", "RunWorkflow:InteractiveWorkflow",
         "QueryWorkflow:state", "HandleQuery:state",
         "StartWorkflowUpdate:set_note", "HandleUpdate:set_note", "StartWorkflowUpdate:set_note",
-        "SignalWorkflow:approve", "HandleSignal:approve", "StartActivity:noop", "RunActivity:noop",
+        "ValidateUpdate:set_note", "SignalWorkflow:approve", "HandleSignal:approve", "StartActivity:noop",
+        "RunActivity:noop",
     ])
     run = next(s for s in mine if s.name.startswith("RunWorkflow"))
-    for name in ("HandleSignal:approve", "HandleUpdate:set_note"):
+    for name in ("HandleSignal:approve", "HandleUpdate:set_note", "ValidateUpdate:set_note"):
         handler = next(s for s in mine if s.name == name)
         assert handler.parent.span_id == run.context.span_id, name
         assert handler.links, f"{name} links to the client call that caused it"
