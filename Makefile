@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench venv clean lock browser
+.PHONY: demo test test-fast lint bench venv clean lock browser
 
 venv: $(STAMP)
 
@@ -21,6 +21,12 @@ demo: $(STAMP)
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The part without a dev server or a study, on two processes, with fewer random inputs per property (each property
+# still runs): about half a minute on 2 cores. `make test` runs everything with the full example counts.
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	TEMPORAL_LENS_HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest -m "not server" -n 2 $(PYTEST_ARGS)
 
 # The report test opens the HTML report in headless Chromium (Debian's package); it skips if none can be had.
 browser:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import uuid
@@ -9,9 +10,21 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from temporalio.client import Client
 
 from temporal_lens.stack import DevServer
+
+HYPOTHESIS_PROFILE_ENV = "TEMPORAL_LENS_HYPOTHESIS_PROFILE"
+"""Names the Hypothesis profile to run: `full` (the default, what `make test` runs) or `fast` (`make test-fast`)."""
+
+# Every property keeps running in both; the fast part only tries fewer random inputs per property (explicit
+# @example cases always run). Module-scoped fixtures are shared across examples, hence the health check.
+settings.register_profile(
+    "full", max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+settings.register_profile("fast", settings.get_profile("full"), max_examples=15)
+settings.load_profile(os.environ.get(HYPOTHESIS_PROFILE_ENV, "full"))
 
 _MARKS_OF_FIXTURE = {"dev_server": ("server",), "client": ("server",), "study_run": ("server", "study")}
 """The markers a test needs because it asks, even through another fixture, for one of these."""

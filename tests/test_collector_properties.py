@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -24,7 +24,8 @@ from temporal_lens.collectors import BatchWriter, HistoryFileError, load_history
 from temporal_lens.collectors.otlp_convert import StoreError, parse_request, store_export
 from tests.collector_inputs import history_dict, log_line
 
-SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings()
+"""The profile tests/conftest.py loads: 80 examples per property, fewer in the fast part (`make test-fast`)."""
 
 
 @pytest.fixture(scope="module")

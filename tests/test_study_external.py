@@ -17,7 +17,9 @@ from pathlib import Path
 import duckdb
 import pytest
 from temporalio.client import Client
+from typer.testing import CliRunner
 
+from temporal_lens.cli import app
 from temporal_lens.stack import DevServer, free_port
 
 SCENARIO_KINDS = ("happy", "retry", "decline")
@@ -89,13 +91,8 @@ def test_every_order_is_in_every_source_and_only_this_studys_runs_are_collected(
 
 
 def test_bad_receiver_address_is_bad_usage(tmp_path: Path) -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "temporal_lens", "study", "--external", "--receive-grpc", "nowhere",
-         "--runs-dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert completed.returncode == 2, completed.stdout + completed.stderr
+    # in-process: the study's real subprocess path is the one `run_study` and the tests above take
+    args = ["study", "--external", "--receive-grpc", "nowhere", "--runs-dir", str(tmp_path)]
+    completed = CliRunner().invoke(app, args, prog_name="temporal-lens")
+    assert completed.exit_code == 2, completed.stdout + completed.stderr
     assert "--receive-grpc" in completed.stderr

@@ -7,13 +7,13 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import duckdb
 import typer
 from rich.console import Console
 
-from temporal_lens.collectors import DatabaseInUseError, open_database, parse_host_port
+if TYPE_CHECKING:
+    import duckdb
 
 BAD_INPUT, FAILURE = 2, 1
 """Exit codes besides 0: bad usage or input (the user can fix the command), and failure (something else broke)."""
@@ -54,6 +54,9 @@ def _database(
     """
     if must_exist and not db.is_file():
         raise _fail(f"no lens database at {db} (run `temporal-lens study` or a collector first)", BAD_INPUT)
+    # imported here, as every part a command needs: `--help` and bad usage stay free of duckdb and pyarrow
+    from temporal_lens.collectors import DatabaseInUseError, open_database
+
     try:
         conn = open_database(db)
     except DatabaseInUseError as err:
@@ -67,6 +70,8 @@ def _database(
 
 def _address(text: str, option: str) -> tuple[str, int]:
     """`text` as (host, port), or exit with bad input naming `option`."""
+    from temporal_lens.collectors import parse_host_port
+
     try:
         return parse_host_port(text, option=option)
     except ValueError as err:

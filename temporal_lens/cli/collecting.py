@@ -19,7 +19,6 @@ from temporal_lens.cli._common import (
     console,
     err_console,
 )
-from temporal_lens.collectors import BatchWriter
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -47,7 +46,7 @@ def collect_history(
     from temporalio.client import Client
     from temporalio.service import RPCError
 
-    from temporal_lens.collectors import CollectProgress, collect_histories
+    from temporal_lens.collectors import BatchWriter, CollectProgress, collect_histories
 
     with _database(db, failures=dict.fromkeys((RuntimeError, RPCError), FAILURE),
                    context=f"could not collect from {address}: ") as conn:
@@ -79,7 +78,7 @@ def _load_history_files(db: Path, files: list[Path], namespace: str) -> None:
     """History JSON files into the database; a bad file is reported (exit 2) and the good ones still load."""
     from rich.markup import escape
 
-    from temporal_lens.collectors import load_history_files
+    from temporal_lens.collectors import BatchWriter, load_history_files
 
     _check_paths_exist(files)
     with _database(db) as conn:
@@ -98,7 +97,7 @@ def collect_logs(
     db: DbOption,
 ) -> None:
     """Load structlog / logging JSON-lines files into `logs`. Bad lines are reported; good ones still load."""
-    from temporal_lens.collectors import load_log_files
+    from temporal_lens.collectors import BatchWriter, load_log_files
 
     _check_paths_exist(paths)
     with _database(db) as conn:
@@ -120,7 +119,13 @@ def collect_jaeger(
     limit: Annotated[int, typer.Option(min=1, help="most traces to fetch (with --url)")] = 100,
 ) -> None:
     """Import Jaeger JSON traces (files, or a running Jaeger's query API) into `spans` with source 'jaeger'."""
-    from temporal_lens.collectors import JaegerApiError, JaegerFormatError, collect_jaeger_api, load_jaeger_file
+    from temporal_lens.collectors import (
+        BatchWriter,
+        JaegerApiError,
+        JaegerFormatError,
+        collect_jaeger_api,
+        load_jaeger_file,
+    )
 
     if bool(file) == bool(url):
         raise _fail("give either --file (one or more) or --url with --service", BAD_INPUT)

@@ -7,15 +7,15 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import duckdb
 import typer
-from rich.table import Table
 
-from temporal_lens.analysis import SCOPES, SOURCES, Answer, ask_question, render_matrix, run_sql, score_answers
-from temporal_lens.analysis import question as find_question
+from temporal_lens.cli._choices import SCOPES, SOURCES
 from temporal_lens.cli._common import BAD_INPUT, FAILURE, DbOption, _database, _fail, console, err_console
+
+if TYPE_CHECKING:
+    from temporal_lens.analysis import Answer
 
 _FORMATS = ("table", "json", "csv")
 
@@ -41,6 +41,11 @@ def ask(
         raise _fail(f"unknown source {source!r}; choose among {', '.join(SOURCES)}", BAD_INPUT)
     if sql is not None and question_ids:
         raise _fail("give question ids or --sql, not both", BAD_INPUT)
+    import duckdb
+
+    from temporal_lens.analysis import ask_question, render_matrix, run_sql, score_answers
+    from temporal_lens.analysis import question as find_question
+
     questions = []
     for question_id in question_ids or []:
         try:
@@ -90,6 +95,8 @@ def _print_rows(title: str, rows: list[dict[str, Any]], output: str) -> None:
         writer.writeheader()
         writer.writerows(rows)
     else:
+        from rich.table import Table
+
         table = Table(title=title)
         for column in rows[0] if rows else ["(no rows)"]:
             table.add_column(str(column))

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from temporal_lens.cli._choices import DEFAULT_AGENT_PORT, DEFAULT_CASES, SCENARIOS
 from temporal_lens.cli._common import (
     BAD_INPUT,
     FAILURE,
@@ -19,9 +20,6 @@ from temporal_lens.cli._common import (
     _wait_for_interrupt,
     console,
 )
-from temporal_lens.collectors import BatchWriter, join_host_port, parse_host_port
-from temporal_lens.collectors.jaeger_agent import DEFAULT_AGENT_PORT
-from temporal_lens.sample_app.scenario import DEFAULT_CASES, SCENARIOS
 
 _INTERRUPTED = 130
 """The shell's code for a command ended by SIGINT."""
@@ -109,7 +107,7 @@ def receive(
     max_request_mb: Annotated[float, typer.Option(min=0.001, help="largest accepted request, MB")] = 16.0,
 ) -> None:
     """Run OTLP receivers (gRPC and HTTP) that store spans and log records into the database until Ctrl-C."""
-    from temporal_lens.collectors import OtlpHttpReceiver, OtlpReceiver
+    from temporal_lens.collectors import BatchWriter, OtlpHttpReceiver, OtlpReceiver
 
     grpc_at, http_at = _listen_at(grpc, "--grpc"), _listen_at(http, "--http")
     if grpc_at is None and http_at is None:
@@ -143,6 +141,8 @@ def _listen_at(text: str, option: str) -> tuple[str, int] | None:
     """A receiver's `host:port` as (host, port), or None when it is 'off'."""
     if text.strip().lower() == "off":
         return None
+    from temporal_lens.collectors import parse_host_port
+
     try:
         return parse_host_port(text, option=option)
     except ValueError:
@@ -156,7 +156,7 @@ def receive_jaeger_agent(
     ),
 ) -> None:
     """Receive legacy jaeger-client spans (agent protocol, UDP) into the database until Ctrl-C."""
-    from temporal_lens.collectors import JaegerAgentReceiver
+    from temporal_lens.collectors import BatchWriter, JaegerAgentReceiver, join_host_port
 
     host, port = _address(udp, "--udp")
     with (
