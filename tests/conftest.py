@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -10,9 +11,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from hypothesis import HealthCheck, settings
 from temporalio.client import Client
 
+from temporal_lens.interceptors import structlog_processors
 from temporal_lens.stack import DevServer
 
 HYPOTHESIS_PROFILE_ENV = "TEMPORAL_LENS_HYPOTHESIS_PROFILE"
@@ -54,6 +57,19 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
 @pytest.fixture(scope="session")
 async def client(dev_server: DevServer) -> AsyncIterator[Client]:
     yield await Client.connect(dev_server.address, namespace=dev_server.namespace)
+
+
+@pytest.fixture
+def log_stream() -> Iterator[io.StringIO]:
+    """structlog configured with our processors, rendering JSON lines into the stream this yields."""
+    stream = io.StringIO()
+    structlog.configure(
+        processors=[*structlog_processors("tests"), structlog.processors.JSONRenderer()],
+        logger_factory=structlog.WriteLoggerFactory(file=stream),
+        cache_logger_on_first_use=False,
+    )
+    yield stream
+    structlog.reset_defaults()
 
 
 @pytest.fixture

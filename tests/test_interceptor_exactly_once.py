@@ -10,7 +10,6 @@ from collections import Counter
 from collections.abc import Sequence
 
 import pytest
-import structlog
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
@@ -22,7 +21,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from temporal_lens.interceptors import LensInterceptor, LensPlugin, structlog_processors, with_passthrough
+from temporal_lens.interceptors import LensInterceptor, LensPlugin, with_passthrough
 from tests.interceptor_app.handlers import HANDLER_ACTIVITIES, HANDLER_WORKFLOWS, EveryHandlerWorkflow
 from tests.spantree import span_tree
 
@@ -38,18 +37,6 @@ class EveryExport(SpanExporter):
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         self.spans.extend(spans)
         return SpanExportResult.SUCCESS
-
-
-@pytest.fixture
-def log_stream():
-    stream = io.StringIO()
-    structlog.configure(
-        processors=[*structlog_processors("tests"), structlog.processors.JSONRenderer()],
-        logger_factory=structlog.WriteLoggerFactory(file=stream),
-        cache_logger_on_first_use=False,
-    )
-    yield stream
-    structlog.reset_defaults()
 
 
 async def _drive(client: Client, queue: str) -> str:

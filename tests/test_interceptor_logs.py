@@ -6,29 +6,16 @@ import uuid
 from collections import Counter
 
 import pytest
-import structlog
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from temporal_lens.interceptors import LensPlugin, structlog_processors
+from temporal_lens.interceptors import LensPlugin
 from tests.interceptor_app.workflows import RetryWorkflow, flaky, noop
 
 pytestmark = pytest.mark.server
-
-
-@pytest.fixture
-def log_stream():
-    stream = io.StringIO()
-    structlog.configure(
-        processors=[*structlog_processors("tests"), structlog.processors.JSONRenderer()],
-        logger_factory=structlog.WriteLoggerFactory(file=stream),
-        cache_logger_on_first_use=False,
-    )
-    yield stream
-    structlog.reset_defaults()
 
 
 async def _run(dev_server, task_queue: str, *, max_cached_workflows: int):

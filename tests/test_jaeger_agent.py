@@ -22,20 +22,25 @@ def span_rows(conn) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
+def _tracer(port: int):
+    """A jaeger-client tracer reporting to the agent port `port` (service `legacy-billing`, every span sampled)."""
+    config = Config(
+        config={
+            "sampler": {"type": "const", "param": 1},
+            "local_agent": {"reporting_host": "127.0.0.1", "reporting_port": port},
+        },
+        service_name="legacy-billing",
+        validate=True,
+    )
+    # new_tracer is initialize_tracer without installing a process-wide global; jaeger-client runs its reporter on a
+    # tornado IOLoop, here the one wrapping the test's asyncio loop.
+    return config.new_tracer(io_loop=IOLoop.current())
+
+
 async def test_jaeger_client_spans_are_stored(tmp_path) -> None:
     conn = open_database(tmp_path / "lens.duckdb")
     with JaegerAgentReceiver(BatchWriter(conn)) as receiver:
-        config = Config(
-            config={
-                "sampler": {"type": "const", "param": 1},
-                "local_agent": {"reporting_host": "127.0.0.1", "reporting_port": receiver.port},
-            },
-            service_name="legacy-billing",
-            validate=True,
-        )
-        # new_tracer is initialize_tracer without installing a process-wide global; jaeger-client runs its
-        # reporter on a tornado IOLoop, here the one wrapping the test's asyncio loop.
-        tracer = config.new_tracer(io_loop=IOLoop.current())
+        tracer = _tracer(receiver.port)
         with tracer.start_active_span("invoice", tags={"temporal.workflow_id": "order-9", "amount": 4.5}) as scope:
             scope.span.log_kv({"event": "pdf rendered", "pages": 2})
             with tracer.start_active_span("charge", tags={"temporal.attempt": 2}) as child:
@@ -73,15 +78,7 @@ async def test_agent_references_other_than_the_parent_become_links(tmp_path) -> 
 
     conn = open_database(tmp_path / "lens.duckdb")
     with JaegerAgentReceiver(BatchWriter(conn)) as receiver:
-        config = Config(
-            config={
-                "sampler": {"type": "const", "param": 1},
-                "local_agent": {"reporting_host": "127.0.0.1", "reporting_port": receiver.port},
-            },
-            service_name="legacy-billing",
-            validate=True,
-        )
-        tracer = config.new_tracer(io_loop=IOLoop.current())
+        tracer = _tracer(receiver.port)
         cause = tracer.start_span("cause")
         cause.finish()
         with tracer.start_active_span("invoice") as parent:
