@@ -43,10 +43,10 @@ def waterfall_html(conn: duckdb.DuckDBPyConnection, order: dict[str, Any]) -> st
                                      coalesce(attempt, 1) AS attempt, workflow_id
                               FROM history_events WHERE {where} AND activity_type IS NOT NULL""", ids)
     spans = _rows(conn, f"""SELECT start_time, end_time, name, service_name, status_code,
-                                   attributes->>'$."temporal.activity_type"' AS step, attempt
+                                   activity_type AS step, attempt
                             FROM spans WHERE {where} AND source <> 'history' AND attempt IS NOT NULL""", ids)
     logs = _rows(conn, f"""SELECT time AS t, event, service_name, level,
-                                  attributes->>'$."temporal.activity_type"' AS step, attempt
+                                  activity_type AS step, attempt
                            FROM logs WHERE {where} AND attempt IS NOT NULL""", ids)
 
     def y(source: str, record: dict[str, Any]) -> float | None:

@@ -42,8 +42,13 @@ def open_database(path: str | Path) -> duckdb.DuckDBPyConnection:
         ) from err
     conn.execute(_schema_sql())
     # A database created before a column was added gets it here, so every writer can rely on the current shape.
-    for table, column, definition in ADDED_COLUMNS:
-        conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {definition}")
+    present = set(conn.execute("SELECT table_name, column_name FROM information_schema.columns").fetchall())
+    for table, column, definition, fill in ADDED_COLUMNS:
+        if (table, column) in present:
+            continue
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+        if fill is not None:
+            conn.execute(f"UPDATE {table} SET {column} = {fill}")
     return conn
 
 

@@ -54,6 +54,8 @@ def log_row(
     row["attributes"] = to_json(attributes)
     row["source_file"] = source_file
     row["line_no"] = line_no
+    # Copied, not moved: questions filter on the column, and the record keeps what it said.
+    row["activity_type"] = text(attributes.get(keys.ACTIVITY_TYPE))
     return row
 
 

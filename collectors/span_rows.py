@@ -2,7 +2,8 @@
 
 Every span source decodes into `span_row`: OTLP (`otlp_convert`), Jaeger JSON and its query API (`jaeger`, which
 the legacy agent's datagrams go through too) and history synthesis (`history_traces`). The row's join columns
-(`workflow_id`, `run_id`, `activity_id`, `attempt`) come from the attribute keys in `temporal_lens.keys`, its
+(`workflow_id`, `run_id`, `activity_id`, `attempt`) and the materialized `activity_type` and `outcome` come from the
+attribute keys in `temporal_lens.keys` (the activity type else from a `RunActivity:`/`StartActivity:` name), its
 duration from its start and end, so every source fills them the same way.
 """
 
@@ -141,7 +142,20 @@ def span_row(
         "links": to_json(list(links)),
         "resource": resource if isinstance(resource, str) else to_json(resource),
         "source": source,
+        "activity_type": text(attributes.get(keys.ACTIVITY_TYPE)) or _activity_named(name),
+        "outcome": text(attributes.get(keys.OUTCOME)),
     }
+
+
+_ACTIVITY_SPAN_PREFIXES = ("RunActivity:", "StartActivity:")
+"""Span names that end in the activity type, ours and the contrib interceptor's alike."""
+
+
+def _activity_named(name: str) -> str | None:
+    for prefix in _ACTIVITY_SPAN_PREFIXES:
+        if name.startswith(prefix) and len(name) > len(prefix):
+            return name[len(prefix):]
+    return None
 
 
 __all__ = [

@@ -110,6 +110,8 @@ SPANS = _shape(
         ("resource", pa.string()),
         ("source", pa.string()),
         ("links", pa.string()),
+        ("activity_type", pa.string()),
+        ("outcome", pa.string()),
     ],
     {"attributes", "events", "resource", "links"},
 )
@@ -131,6 +133,7 @@ LOGS = _shape(
         ("attributes", pa.string()),
         ("source_file", pa.string()),
         ("line_no", pa.int64()),
+        ("activity_type", pa.string()),
     ],
     {"attributes"},
 )
@@ -142,8 +145,19 @@ WORKFLOWS_SCHEMA = WORKFLOWS.schema
 SPANS_SCHEMA = SPANS.schema
 LOGS_SCHEMA = LOGS.schema
 
-# Columns added after databases were created with an earlier schema.sql: `open_database` adds them when missing.
-ADDED_COLUMNS = (("spans", "links", "JSON DEFAULT '[]'"),)
+# Columns added after databases were created with an earlier schema.sql: (table, column, definition, fill), where
+# `open_database` adds a missing column and then sets it from what the rows already hold with `fill` (SQL over the
+# row; None: the definition's default is right).
+_SPAN_ACTIVITY_TYPE = (
+    "coalesce(attributes->>'$.\"temporal.activity_type\"', "
+    "nullif(regexp_extract(name, '^(?:Run|Start)Activity:(.+)$', 1), ''))"
+)
+ADDED_COLUMNS: tuple[tuple[str, str, str, str | None], ...] = (
+    ("spans", "links", "JSON DEFAULT '[]'", None),
+    ("spans", "activity_type", "VARCHAR", _SPAN_ACTIVITY_TYPE),
+    ("spans", "outcome", "VARCHAR", "attributes->>'$.\"temporal.outcome\"'"),
+    ("logs", "activity_type", "VARCHAR", "attributes->>'$.\"temporal.activity_type\"'"),
+)
 
 __all__ = [
     "ADDED_COLUMNS",

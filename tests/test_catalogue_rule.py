@@ -15,6 +15,7 @@ from temporal_lens.analysis.catalogue import SOURCE_ROWS, Question
 from temporal_lens.analysis.compare import comparison_sql, parse, quote
 from temporal_lens.analysis.scoring import _bind
 from temporal_lens.collectors import open_database
+from temporal_lens.collectors.tables import ADDED_COLUMNS
 from temporal_lens.sample_app.scenario import ground_truth_schema
 
 TIMED_QUESTIONS = ("step_durations", "queue_wait", "order_latency")
@@ -55,15 +56,21 @@ def built(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     conn.close()
 
 
+# The materialized columns, filled the way `open_database` fills them for rows stored before they existed.
+_FILL = {(table, column): fill for table, column, _, fill in ADDED_COLUMNS if fill}
+
+
 def _span(conn, name: str, *, trace: str, span: str, workflow_id: str = "order-o1", parent: str | None = None,
           status: str = "OK", attempt: int | None = None, activity_id: str | None = None,
           attributes: dict | None = None, links: list | None = None, service: str = "orders",
           source: str = "otlp", events: list | None = None) -> None:
     conn.execute(
-        """INSERT INTO spans BY NAME SELECT $trace AS trace_id, $span AS span_id, $parent AS parent_span_id,
+        f"""INSERT INTO spans BY NAME SELECT *, {_FILL[("spans", "activity_type")]} AS activity_type,
+               {_FILL[("spans", "outcome")]} AS outcome FROM (
+               SELECT $trace AS trace_id, $span AS span_id, $parent AS parent_span_id,
                $name AS name, $service AS service_name, $status AS status_code, $workflow_id AS workflow_id,
                'r1' AS run_id, $activity_id AS activity_id, $attempt AS attempt, $attributes::JSON AS attributes,
-               $events::JSON AS events, $links::JSON AS links, $source AS source""",
+               $events::JSON AS events, $links::JSON AS links, $source AS source)""",
         {"trace": trace, "span": span, "parent": parent, "name": name, "service": service, "status": status,
          "workflow_id": workflow_id, "activity_id": activity_id, "attempt": attempt,
          "attributes": json.dumps(attributes or {}), "events": json.dumps(events or []),
@@ -74,10 +81,11 @@ def _span(conn, name: str, *, trace: str, span: str, workflow_id: str = "order-o
 def _log(conn, event: str, *, line: int, workflow_id: str = "order-o1", attempt: int | None = None,
          activity_id: str | None = None, attributes: dict | None = None, service: str = "orders") -> None:
     conn.execute(
-        """INSERT INTO logs BY NAME SELECT TIMESTAMPTZ '2026-11-30 12:00:00+00' + to_milliseconds($line) AS time,
+        f"""INSERT INTO logs BY NAME SELECT *, {_FILL[("logs", "activity_type")]} AS activity_type FROM (
+               SELECT TIMESTAMPTZ '2026-11-30 12:00:00+00' + to_milliseconds($line) AS time,
                'info' AS level, $event AS event, $service AS service_name, $workflow_id AS workflow_id,
                'r1' AS run_id, $activity_id AS activity_id, $attempt AS attempt, $attributes::JSON AS attributes,
-               'built.jsonl' AS source_file, $line AS line_no""",
+               'built.jsonl' AS source_file, $line AS line_no)""",
         {"event": event, "line": line, "service": service, "workflow_id": workflow_id, "attempt": attempt,
          "activity_id": activity_id, "attributes": json.dumps(attributes or {})},
     )

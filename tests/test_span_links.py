@@ -83,6 +83,51 @@ def test_an_older_database_gains_the_links_column(tmp_path: Path) -> None:
     assert _links(open_database(path), "before") == []  # opening again changes nothing
 
 
+def test_an_older_database_gains_the_materialized_columns_filled_from_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    ddl = files("temporal_lens.collectors").joinpath("schema.sql").read_text(encoding="utf-8")
+    old_ddl = "\n".join(line for line in ddl.splitlines()
+                        if not line.strip().startswith(("activity_type ", "outcome ")))
+    with duckdb.connect(str(path)) as old:
+        old.execute(old_ddl)
+        old.execute("""INSERT INTO spans (trace_id, span_id, name, source, attributes) VALUES
+            ('t', '1', 'RunActivity:ship', 'otlp', '{"temporal.activity_type": "ship", "temporal.outcome": "failed"}'),
+            ('t', '2', 'StartActivity:charge', 'otlp', '{}'),
+            ('t', '3', 'RunWorkflow:Order', 'otlp', '{}')""")
+        old.execute("""INSERT INTO logs (event, source_file, line_no, attributes) VALUES
+            ('activity failed', 'f', 1, '{"temporal.activity_type": "ship"}'), ('other', 'f', 2, '{}')""")
+
+    conn = open_database(path)
+    assert conn.execute("SELECT span_id, activity_type, outcome FROM spans ORDER BY 1").fetchall() == [
+        ("1", "ship", "failed"), ("2", "charge", None), ("3", None, None)]
+    assert conn.execute("SELECT line_no, activity_type FROM logs ORDER BY 1").fetchall() == [(1, "ship"), (2, None)]
+    conn.execute("UPDATE spans SET outcome = 'kept' WHERE span_id = '1'")
+    conn.close()
+    reopened = open_database(path)  # a column already there is not filled again
+    assert reopened.execute("SELECT outcome FROM spans WHERE span_id = '1'").fetchall() == [("kept",)]
+
+
+def test_span_and_log_rows_copy_the_activity_type_and_outcome_into_columns() -> None:
+    from temporal_lens.collectors.log_rows import log_row
+    from temporal_lens.collectors.span_rows import span_row
+
+    def span(name: str, attributes: dict) -> dict:
+        return span_row(trace_id="t", span_id="s", parent_span_id=None, name=name, kind=None, service_name=None,
+                        start_nanos=None, end_nanos=None, status_code=None, status_message=None,
+                        attributes=attributes, events=[], links=[], resource={}, source="otlp")
+
+    ours = span("RunActivity:ship", {"temporal.activity_type": "ship", "temporal.outcome": "timed_out"})
+    assert (ours["activity_type"], ours["outcome"]) == ("ship", "timed_out")
+    assert json.loads(ours["attributes"])["temporal.activity_type"] == "ship"  # copied, not moved
+    contrib = span("RunActivity:charge", {"temporalWorkflowID": "w"})  # the contrib interceptor's attributes
+    assert (contrib["activity_type"], contrib["outcome"]) == ("charge", None)
+    assert span("RunActivity:", {})["activity_type"] is None
+    assert span("RunWorkflow:Order", {})["activity_type"] is None
+    record = log_row(time=None, level="info", event="activity failed", service_name="s", trace_id=None,
+                     span_id=None, attributes={"temporal.activity_type": "ship"}, source_file="f", line_no=1)
+    assert record["activity_type"] == "ship" and json.loads(record["attributes"]) == {"temporal.activity_type": "ship"}
+
+
 def test_otlp_span_links_are_stored_through_the_receiver(tmp_path: Path) -> None:
     conn = open_database(tmp_path / "lens.duckdb")
     with OtlpReceiver(BatchWriter(conn)) as receiver:

@@ -1,7 +1,7 @@
 -- Which orders were compensated, and by which steps in what order? 'activity completed' of compensating steps.
 SELECT regexp_replace(workflow_id, '^order-', '') AS order_id,
-       string_agg(attributes->>'$."temporal.activity_type"', ',' ORDER BY time) AS compensations
+       string_agg(activity_type, ',' ORDER BY time) AS compensations
 FROM logs
 WHERE event = 'activity completed' AND workflow_id LIKE 'order-%'
-  AND attributes->>'$."temporal.activity_type"' IN ('release_stock', 'refund_payment')
+  AND activity_type IN ('release_stock', 'refund_payment')
 GROUP BY workflow_id;

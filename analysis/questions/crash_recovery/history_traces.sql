@@ -2,8 +2,8 @@
 -- attempt and its outcome; its attempt number N says attempts 1..N-1 ran and did not complete (history's derivation:
 -- the span, like history, says how they ended, a timeout, not that a worker died).
 WITH last AS (
-    SELECT workflow_id, attributes->>'$."temporal.activity_type"' AS step, attempt,
-           attributes->>'$."temporal.outcome"' = 'COMPLETED' AS completed
+    SELECT workflow_id, activity_type AS step, attempt,
+           outcome = 'COMPLETED' AS completed
     FROM spans
     WHERE source = 'history' AND name LIKE 'RunActivity:%' AND attempt > 1 AND workflow_id LIKE 'order-%'
 )

@@ -2,7 +2,7 @@
 -- before the work) and whether an 'activity completed' followed for the same attempt; as history infers from the
 -- last attempt's number, a lower attempt number with no record of its own ran too and did not complete.
 WITH attempts AS (
-    SELECT s.workflow_id, s.run_id, s.activity_id, s.attributes->>'$."temporal.activity_type"' AS step, s.attempt,
+    SELECT s.workflow_id, s.run_id, s.activity_id, s.activity_type AS step, s.attempt,
            EXISTS (SELECT 1 FROM logs c WHERE c.event = 'activity completed' AND c.workflow_id = s.workflow_id
                      AND c.run_id = s.run_id AND c.activity_id = s.activity_id AND c.attempt = s.attempt)
                AS completed

@@ -2,8 +2,8 @@
 -- than once, and, as history infers from the last attempt's number, every lower attempt number with no span of its
 -- own: it ran (attempt N follows N-1) and never ended where the worker could export it (a process killed mid-attempt).
 WITH attempts AS (
-    SELECT workflow_id, run_id, activity_id, attributes->>'$."temporal.activity_type"' AS step, attempt,
-           attributes->>'$."temporal.outcome"' = 'completed' AS completed
+    SELECT workflow_id, run_id, activity_id, activity_type AS step, attempt,
+           outcome = 'completed' AS completed
     FROM spans WHERE source <> 'history' AND name LIKE 'RunActivity:%' AND workflow_id LIKE 'order-%'
 ), steps AS (
     SELECT workflow_id, run_id, activity_id, any_value(step) AS step, max(attempt) AS last,

@@ -1,7 +1,7 @@
 -- For a failed order X: which step failed for good, and with what error? Synthesized activity spans that failed.
 SELECT regexp_replace(workflow_id, '^order-', '') AS order_id,
-       attributes->>'$."temporal.activity_type"' AS step,
+       activity_type AS step,
        status_message AS error
 FROM spans
 WHERE source = 'history' AND name LIKE 'RunActivity:%' AND workflow_id LIKE 'order-%'
-  AND attributes->>'$."temporal.outcome"' = 'FAILED';
+  AND outcome = 'FAILED';

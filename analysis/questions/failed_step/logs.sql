@@ -1,7 +1,7 @@
 -- For a failed order X: which step failed for good, and with what error? An 'activity failed' record no later
 -- attempt of the same activity followed.
 SELECT regexp_replace(l.workflow_id, '^order-', '') AS order_id,
-       l.attributes->>'$."temporal.activity_type"' AS step,
+       l.activity_type AS step,
        l.attributes->>'error' AS error
 FROM logs l
 WHERE l.event = 'activity failed' AND l.workflow_id LIKE 'order-%'

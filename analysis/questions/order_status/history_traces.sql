@@ -2,10 +2,10 @@
 -- workflow that ends normally with a business status (canceled, expired) looks plainly completed.
 SELECT regexp_replace(workflow_id, '^order-', '') AS order_id,
        CASE
-           WHEN attributes->>'$."temporal.outcome"' = 'COMPLETED' THEN 'completed'
+           WHEN outcome = 'COMPLETED' THEN 'completed'
            WHEN status_message LIKE '%payment declined%' THEN 'payment_declined'
            WHEN status_message LIKE '%out of stock%' THEN 'out_of_stock'
-           ELSE lower(attributes->>'$."temporal.outcome"')
+           ELSE lower(outcome)
        END AS status
 FROM spans
 WHERE name = 'RunWorkflow:OrderWorkflow' AND workflow_id LIKE 'order-%' AND source = 'history'

@@ -2,10 +2,10 @@
 -- the workflow failed and why, but a workflow that ends normally with a business status looks plainly completed.
 SELECT regexp_replace(workflow_id, '^order-', '') AS order_id,
        CASE
-           WHEN attributes->>'$."temporal.outcome"' = 'completed' THEN 'completed'
+           WHEN outcome = 'completed' THEN 'completed'
            WHEN status_message LIKE '%payment declined%' THEN 'payment_declined'
            WHEN status_message LIKE '%out of stock%' THEN 'out_of_stock'
-           ELSE attributes->>'$."temporal.outcome"'
+           ELSE outcome
        END AS status
 FROM spans
 WHERE name = 'RunWorkflow:OrderWorkflow' AND workflow_id LIKE 'order-%' AND source = 'otlp'

@@ -3,5 +3,5 @@ SELECT regexp_replace(workflow_id, '^order-', '') AS order_id,
        attempt,
        CASE WHEN event = 'activity failed' THEN attributes->>'error' END AS error
 FROM logs
-WHERE attributes->>'$."temporal.activity_type"' = 'authorize_payment'
+WHERE activity_type = 'authorize_payment'
   AND event IN ('activity completed', 'activity failed') AND workflow_id LIKE 'order-%';

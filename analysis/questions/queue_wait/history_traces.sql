@@ -1,14 +1,14 @@
 -- Per activity type: p50/p95 execution (synthesized RunActivity spans that completed) and queue wait (QueueWait
 -- spans: scheduled until the last attempt started).
-SELECT attributes->>'$."temporal.activity_type"' AS step,
+SELECT activity_type AS step,
        quantile_cont(duration_ms, 0.5) FILTER (WHERE name LIKE 'RunActivity:%'
-                                               AND attributes->>'$."temporal.outcome"' = 'COMPLETED') AS exec_p50_ms,
+                                               AND outcome = 'COMPLETED') AS exec_p50_ms,
        quantile_cont(duration_ms, 0.95) FILTER (WHERE name LIKE 'RunActivity:%'
-                                                AND attributes->>'$."temporal.outcome"' = 'COMPLETED') AS exec_p95_ms,
+                                                AND outcome = 'COMPLETED') AS exec_p95_ms,
        quantile_cont(duration_ms, 0.5) FILTER (WHERE name LIKE 'QueueWait:%') AS queue_p50_ms,
        quantile_cont(duration_ms, 0.95) FILTER (WHERE name LIKE 'QueueWait:%') AS queue_p95_ms
 FROM spans
 WHERE source = 'history' AND regexp_matches(name, '^(RunActivity|QueueWait):')
-  AND attributes->>'$."temporal.activity_type"' <> 'record_order_status'
+  AND activity_type <> 'record_order_status'
   AND (workflow_id LIKE 'order-%' OR workflow_id LIKE 'invoice-%')
 GROUP BY 1;

@@ -1,6 +1,6 @@
 -- Per activity type: p50/p95 execution ('activity completed' duration_ms) and queue wait ('activity started'
 -- schedule_to_start_ms).
-SELECT attributes->>'$."temporal.activity_type"' AS step,
+SELECT activity_type AS step,
        quantile_cont(CAST(attributes->>'duration_ms' AS DOUBLE), 0.5) FILTER (WHERE event = 'activity completed')
            AS exec_p50_ms,
        quantile_cont(CAST(attributes->>'duration_ms' AS DOUBLE), 0.95) FILTER (WHERE event = 'activity completed')
@@ -11,6 +11,6 @@ SELECT attributes->>'$."temporal.activity_type"' AS step,
            AS queue_p95_ms
 FROM logs
 WHERE event IN ('activity started', 'activity completed')
-  AND attributes->>'$."temporal.activity_type"' <> 'record_order_status'
+  AND activity_type <> 'record_order_status'
   AND (workflow_id LIKE 'order-%' OR workflow_id LIKE 'invoice-%')
 GROUP BY 1;

@@ -2,8 +2,8 @@
 -- (attempt > 1: the step was retried) with its outcome, and its 'retry' event naming the previous attempt and how it
 -- failed (a TimeoutFailure timed out): history's derivation from the same evidence; any earlier attempt left nothing.
 WITH last AS (
-    SELECT workflow_id, attributes->>'$."temporal.activity_type"' AS step, attempt,
-           lower(attributes->>'$."temporal.outcome"') AS outcome, events
+    SELECT workflow_id, activity_type AS step, attempt,
+           lower(outcome) AS outcome, events
     FROM spans
     WHERE source = 'history' AND name LIKE 'RunActivity:%' AND attempt > 1
       AND (workflow_id LIKE 'order-%' OR workflow_id LIKE 'invoice-%')

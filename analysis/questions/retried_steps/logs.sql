@@ -2,7 +2,7 @@
 -- completed', 'activity failed', 'activity timed out' (the server gave up on it: start-to-close or heartbeat) or
 -- 'activity canceled'.
 WITH attempts AS (
-    SELECT workflow_id, run_id, activity_id, attributes->>'$."temporal.activity_type"' AS step, attempt,
+    SELECT workflow_id, run_id, activity_id, activity_type AS step, attempt,
            CASE event WHEN 'activity completed' THEN 'completed' WHEN 'activity failed' THEN 'failed'
                       WHEN 'activity timed out' THEN 'timed_out' ELSE 'canceled' END AS outcome
     FROM logs

@@ -2,8 +2,8 @@
 -- `temporal.outcome`: completed, failed, timed_out (the server gave up on it: start-to-close or heartbeat) or
 -- canceled.
 WITH attempts AS (
-    SELECT workflow_id, run_id, activity_id, attributes->>'$."temporal.activity_type"' AS step, attempt,
-           attributes->>'$."temporal.outcome"' AS outcome
+    SELECT workflow_id, run_id, activity_id, activity_type AS step, attempt,
+           outcome AS outcome
     FROM spans
     WHERE source <> 'history' AND name LIKE 'RunActivity:%' AND (workflow_id LIKE 'order-%' OR workflow_id LIKE 'invoice-%')
 )

@@ -1,7 +1,7 @@
 -- How long did each completed step of order X take? The synthesized span of the attempt that completed.
 SELECT substr(workflow_id, strpos(workflow_id, '-') + 1) AS order_id,
-       attributes->>'$."temporal.activity_type"' AS step,
+       activity_type AS step,
        duration_ms
 FROM spans
 WHERE source = 'history' AND name LIKE 'RunActivity:%' AND name <> 'RunActivity:record_order_status'
-  AND attributes->>'$."temporal.outcome"' = 'COMPLETED' AND (workflow_id LIKE 'order-%' OR workflow_id LIKE 'invoice-%');
+  AND outcome = 'COMPLETED' AND (workflow_id LIKE 'order-%' OR workflow_id LIKE 'invoice-%');

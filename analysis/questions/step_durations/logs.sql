@@ -1,6 +1,6 @@
 -- How long did each completed step of order X take? Between an attempt's 'activity started' and 'activity completed'.
 WITH ends AS (
-    SELECT workflow_id, activity_id, attempt, time, attributes->>'$."temporal.activity_type"' AS step
+    SELECT workflow_id, activity_id, attempt, time, activity_type AS step
     FROM logs WHERE event = 'activity completed'
 ), starts AS (
     SELECT workflow_id, activity_id, attempt, time FROM logs WHERE event = 'activity started'
