@@ -181,7 +181,8 @@ class LensWorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
         except Exception as err:
             report_once("timers", err)
         with self._current(run_span):
-            self.lifecycle("workflow started", "run")
+            self.lifecycle("workflow started", "run",
+                           **{keys.WORKFLOW_START_TIME: info.workflow_start_time.isoformat()})
             try:
                 result = await super().execute_workflow(input)
             except temporalio.workflow.ContinueAsNewError:

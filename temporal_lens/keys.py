@@ -16,6 +16,9 @@ NAMESPACE = "temporal.namespace"
 EVENT_ID = "temporal.event_id"
 """History length when a workflow-side record was emitted: joins the record to `history_events.event_id`."""
 
+WORKFLOW_START_TIME = "temporal.workflow_start_time"
+"""When the server started the run (ISO 8601): the `workflow started` record is written at the first workflow task,
+which may wait in the task queue long after that."""
 SCHEDULE_TO_START_MS = "temporal.schedule_to_start_ms"
 OUTCOME = "temporal.outcome"
 TIMEOUT_TYPE = "temporal.timeout_type"

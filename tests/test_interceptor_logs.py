@@ -4,6 +4,7 @@ import io
 import json
 import uuid
 from collections import Counter
+from datetime import datetime
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -72,3 +73,7 @@ async def test_logs_join_traces_and_history_without_duplicates(
     workflow_side = [r for r in records if r["event"].startswith("workflow") or r["event"] == "retry workflow running"]
     assert all(isinstance(r["temporal.event_id"], int) and r["temporal.event_id"] > 0 for r in workflow_side)
     assert all(r["temporal.run_id"] for r in records)
+    # Written at the first workflow task, the record states when the server started the run, as history has it.
+    [started] = [r for r in records if r["event"] == "workflow started"]
+    described = await (await Client.connect(dev_server.address)).get_workflow_handle(workflow_id).describe()
+    assert datetime.fromisoformat(started["temporal.workflow_start_time"]) == described.start_time
