@@ -13,6 +13,7 @@ from pathlib import Path
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.service import RPCError
 
 from temporal_lens.sample_app import model
 from temporal_lens.sample_app.call_timer import CallTimer
@@ -44,7 +45,7 @@ CRASH_WINDOW_MAX = 50
 """Crash orders hanging at once: half the payments worker's activity slots (temporalio's default
 max_concurrent_activities is 100), so every attempt of a window is in flight, none queued, when the worker dies."""
 WAIT_BACKOFF = Backoff(first=0.2, factor=1.5, most=2.0)
-DELETION_BACKOFF = Backoff(first=1.0, factor=1.5, most=5.0)
+DELETION_BACKOFF = Backoff(first=2.0, factor=1.5, most=10.0)
 
 
 def default_concurrency() -> int:
@@ -94,10 +95,17 @@ async def run_scenario(
     limit = timeout if timeout is not None else scenario_timeout(len(plans), concurrency)
     customers = sorted({p.order.customer for p in plans})
     try:
-        started = await asyncio.wait_for(driver.run(plans, customers, fault_plan, crash_worker), limit)
-    except TimeoutError:
-        raise TimeoutError(f"the scenario did not finish within {limit:.0f} s ({len(plans)} orders, "
-                           f"{concurrency} at a time); --timeout sets the bound") from None
+        try:
+            started = await asyncio.wait_for(driver.run(plans, customers, fault_plan, crash_worker), limit)
+        except TimeoutError:
+            raise TimeoutError(f"the scenario did not finish within {limit:.0f} s ({len(plans)} orders, "
+                               f"{concurrency} at a time); --timeout sets the bound") from None
+        # Each watch is bounded by `deletion_wait` on its own, outside the scenario's bound: a lagging server makes
+        # a deletion pending, never the study late.
+        await asyncio.gather(*driver.deletions)
+    finally:
+        for watch in driver.deletions:
+            watch.cancel()
     loyalty = []
     for customer in customers:
         completed = [p for p in plans if p.order.customer == customer and p.order_status == "completed"]
@@ -116,8 +124,11 @@ async def settle_deletions(client: Client, run: ScenarioRun) -> None:
 
     async def look(order: StartedOrder) -> None:
         handle = client.get_workflow_handle(order.plan.workflow_id, run_id=order.run_id)
-        order.deletion = DELETION_GONE if await is_gone(handle, run.calls, order.plan.order.order_id) \
-            else DELETION_PENDING
+        try:
+            gone = await is_gone(handle, run.calls, order.plan.order.order_id)
+        except RPCError:  # the server did not say: it held the run when last asked
+            gone = False
+        order.deletion = DELETION_GONE if gone else DELETION_PENDING
 
     await asyncio.gather(*(look(o) for o in pending))
 
@@ -144,14 +155,16 @@ class _Driver:
             assert crash_worker is not None  # run_scenario checked
             started += await self._run_crash_window(crashing[first:first + CRASH_WINDOW_MAX], fault_plan,
                                                     crash_worker)
-        started += await asyncio.gather(*(self._run_order(p) for p in plans if p.scenario != "crash"))
+        # Orders to delete go first: the server removes a deleted run tens of seconds later, and that lag then
+        # passes while the other orders run. The semaphore is first come, first served.
+        rest = sorted((p for p in plans if p.scenario != "crash"), key=lambda p: p.scenario != "deleted")
+        started += await asyncio.gather(*(self._run_order(p) for p in rest))
         for customer in customers:
             handle = self.client.get_workflow_handle(model.loyalty_workflow_id(customer))
             with self.calls.timed("signal", handle.id):
                 await handle.signal(model.SIGNAL_CLOSE)
             with self.calls.timed("result", handle.id):
                 await handle.result()
-        await asyncio.gather(*self.deletions)
         return started
 
     async def _start(self, plan: OrderPlan) -> StartedOrder:
@@ -201,7 +214,14 @@ class _Driver:
     async def _watch_deletion(self, order: StartedOrder) -> None:
         handle = self.client.get_workflow_handle(order.plan.workflow_id, run_id=order.run_id)
         order_id = order.plan.order.order_id
-        if await DELETION_BACKOFF.until(lambda: is_gone(handle, self.calls, order_id), self.deletion_wait):
+
+        async def gone() -> bool:
+            try:
+                return await is_gone(handle, self.calls, order_id)
+            except RPCError:  # a slow or busy server: look again later; the deletion stays pending meanwhile
+                return False
+
+        if await DELETION_BACKOFF.until(gone, self.deletion_wait):
             order.deletion = DELETION_GONE
 
     async def _interact(self, order: StartedOrder) -> None:

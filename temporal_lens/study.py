@@ -194,6 +194,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
                 service_name="order-driver", otlp_endpoint=export_to, log_path=run_dir / "logs" / "driver.jsonl"
             )
             calls = CallTimer()
+            drive_began = time.monotonic()
             try:
                 scenario = asyncio.run(_drive(
                     address, namespace, plans, services, fault_plan, codec_key,
@@ -204,7 +205,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
             finally:
                 telemetry.shutdown()
                 calls.write(run_dir / DRIVER_CALLS_FILE)
-            console.print(calls.summary(), highlight=False)
+            console.print(f"Drove {len(plans)} orders in {time.monotonic() - drive_began:.1f} s", highlight=False)
             services.stop()  # flushes every service's spans into the receiver (or the collector) before it stops
             if external is not None:
                 _wait_until_quiet(receiver)  # the collector batches and forwards on its own schedule
@@ -215,6 +216,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
             # held just before the histories were read.
             collected = asyncio.run(_collect_history(address, namespace, writer, history_query, scenario, progress))
             calls.write(run_dir / DRIVER_CALLS_FILE)
+            console.print(calls.summary(), highlight=False)
             for table_name, table in ground_truth_tables(scenario).items():
                 writer.insert(table_name, table)
             queue_waits, ledger_errors = load_queue_waits([run_dir])
