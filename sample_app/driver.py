@@ -41,6 +41,8 @@ DELETION_WAIT_S = 90.0
 """How long the driver watches the server remove a deleted run (the dev server took 18-34 s, idle)."""
 AWAIT_PAYMENT_S = 60.0
 CRASH_START_S = 60.0
+CRASH_START_PER_ORDER_S = 3.0
+"""A window's orders all start at once and reach payment through the same workers: its bound grows with it."""
 CRASH_WINDOW_MAX = 50
 """Crash orders hanging at once: half the payments worker's activity slots (temporalio's default
 max_concurrent_activities is 100), so every attempt of a window is in flight, none queued, when the worker dies."""
@@ -95,10 +97,14 @@ async def run_scenario(
                      progress or (lambda _phase: None))
     limit = timeout if timeout is not None else scenario_timeout(len(plans), concurrency)
     customers = sorted({p.order.customer for p in plans})
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
     try:
         try:
             started = await asyncio.wait_for(driver.run(plans, customers, fault_plan, crash_worker), limit)
         except TimeoutError:
+            if loop.time() < deadline:
+                raise  # an order's own bound (it never waited for payment, its crash attempt never started)
             raise TimeoutError(f"the scenario did not finish within {limit:.0f} s ({len(plans)} orders, "
                                f"{concurrency} at a time); --timeout sets the bound") from None
         # Each watch is bounded by `deletion_wait` on its own, outside the scenario's bound: a lagging server makes
@@ -279,7 +285,7 @@ class _Driver:
         async def all_hang() -> bool:
             return all(marker.exists() for marker in markers)
 
-        if not await WAIT_BACKOFF.until(all_hang, CRASH_START_S):
+        if not await WAIT_BACKOFF.until(all_hang, CRASH_START_S + CRASH_START_PER_ORDER_S * len(plans)):
             late = [p.order.order_id for p, m in zip(plans, markers, strict=True) if not m.exists()]
             raise TimeoutError(f"order(s) {', '.join(late)}: the payment attempt to crash never started")
         killed_at, restarted_at = await crash_worker("payments")
