@@ -36,7 +36,7 @@ Progress = Callable[[str], None]
 
 CONCURRENCY_PER_CORE = 8
 BASE_TIMEOUT_S = 120.0
-WAVE_TIMEOUT_S = 20.0
+WAVE_TIMEOUT_S = 45.0
 DELETION_WAIT_S = 90.0
 """How long the driver watches the server remove a deleted run (the dev server took 18-34 s, idle)."""
 AWAIT_PAYMENT_S = 60.0
