@@ -64,6 +64,11 @@ class StudyProgress:
             self._started.add(phase)
             self._progress.start_task(self._tasks[phase])
 
+    def counts(self) -> dict[str, tuple[float, float | None]]:
+        """Phase key -> (count, total or None when unknown)."""
+        tasks = {task.id: task for task in self._progress.tasks}
+        return {key: (tasks[task].completed, tasks[task].total) for key, task in self._tasks.items()}
+
     def start(self) -> None:
         self._progress.start()
 
