@@ -80,7 +80,8 @@ async def run_scenario(
     progress: Progress | None = None,
 ) -> ScenarioRun:
     """Run every planned order, at most `concurrency` at a time: the crash orders first, in windows of their own
-    (see `_run_crash_window`), then all the others. A deleted order (retention expiry) is deleted as soon as it
+    (see `_run_crash_window`; a window holds up to CRASH_WINDOW_MAX orders whatever the concurrency, as all its
+    attempts must hang at once), then all the others. A deleted order (retention expiry) is deleted as soon as it
     closes; the driver then watches the server remove it in the background, for at most `deletion_wait` seconds.
 
     Args:
