@@ -6,6 +6,8 @@ A cause is then read from facts the ground truth holds, never guessed:
 
 - a missing or incomplete unit of an order whose run was deleted, in a source the server deletes with the run:
   run deleted before collection;
+- any not-right unit of an order the driver deleted but the server still held when the sources were read (deletion
+  is asynchronous): deletion pending; such a run is scored as present, never as deleted;
 - any not-right unit of an order whose payloads a codec encrypted, in a source that stores those payloads:
   payload not recorded;
 - a missing or incomplete unit of an order whose worker was killed, in a source the killed process exports:
@@ -43,6 +45,8 @@ class Cause:
         sources: the sources it applies to (empty: every source).
         orders: which orders it concerns: (table, column, SQL condition) alternatives, each used when the ground
             truth has that table and column; None for causes read from the outcome alone.
+        unless: orders it never concerns, though `orders` names them: alternatives of the same shape, each used
+            when the ground truth has that table and column (older databases lack some columns).
     """
 
     code: str
@@ -52,6 +56,7 @@ class Cause:
     outcomes: tuple[str, ...]
     sources: tuple[str, ...] = ()
     orders: tuple[tuple[str, str, str], ...] | None = None
+    unless: tuple[tuple[str, str, str], ...] = ()
 
     def counted(self, count: int) -> str:
         return f"{count} {self.one if count == 1 else self.many}"
@@ -62,6 +67,13 @@ RUN_DELETED = Cause(
     "the run was deleted (or passed retention) before the source was read, and the server deletes its history "
     "with it", (MISSING, INCOMPLETE), _HISTORY_SOURCES,
     (("ground_truth", "deleted", "deleted"),),
+    (("ground_truth", "deletion", "deletion = 'pending'"),),
+)
+DELETION_PENDING = Cause(
+    "deletion_pending", "deletion pending", "deletions pending",
+    "the run was deleted, but the server still held it when the source was read (deletion is asynchronous): it "
+    "counts as present", (MISSING, INCOMPLETE, WRONG), _HISTORY_SOURCES,
+    (("ground_truth", "deletion", "deletion = 'pending'"),),
 )
 PAYLOAD_NOT_RECORDED = Cause(
     "payload_not_recorded", "payload not recorded", "payloads not recorded",
@@ -91,7 +103,7 @@ ANSWER_WRONG = Cause(
     "a value differs from the truth, or the answer has a row the truth lacks", (WRONG,),
 )
 
-FACT_CAUSES = (RUN_DELETED, PAYLOAD_NOT_RECORDED, PROCESS_KILLED)
+FACT_CAUSES = (RUN_DELETED, DELETION_PENDING, PAYLOAD_NOT_RECORDED, PROCESS_KILLED)
 """Causes read from the ground truth, in precedence order (a deleted run explains everything missing from it)."""
 OUTCOME_CAUSES = {MISSING: NOT_RECORDED, INCOMPLETE: ANSWER_INCOMPLETE, WRONG: ANSWER_WRONG}
 CAUSES = (*FACT_CAUSES, NOT_RECORDED, ANSWER_INCOMPLETE, ANSWER_WRONG)
@@ -105,9 +117,17 @@ def orders_condition(cause: Cause, main: str, columns: dict[str, set[str]]) -> s
         main: the database's main schema, quoted (`"lens".main`), so the condition never reads a shadowing view.
         columns: ground truth table -> its column names (what this database's ground truth has).
     """
-    alternatives = [condition.format(main=main) for table, column, condition in cause.orders or ()
-                    if column in columns.get(table, set())]
-    return " OR ".join(f"({a})" for a in alternatives) if alternatives else None
+    def present(choices: tuple[tuple[str, str, str], ...]) -> list[str]:
+        return [condition.format(main=main) for table, column, condition in choices
+                if column in columns.get(table, set())]
+
+    alternatives, exceptions = present(cause.orders or ()), present(cause.unless)
+    if not alternatives:
+        return None
+    condition = " OR ".join(f"({a})" for a in alternatives)
+    if exceptions:
+        condition = f"({condition}) AND NOT coalesce({' OR '.join(f'({e})' for e in exceptions)}, FALSE)"
+    return condition
 
 
 def applies(cause: Cause, source: str) -> bool:

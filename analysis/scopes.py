@@ -47,7 +47,10 @@ def inspect(cursor: duckdb.DuckDBPyConnection) -> Database:
 
 
 def retained_condition(db: Database) -> str | None:
-    """The orders the retained scope leaves out (deleted runs), or None where the ground truth records none."""
+    """The orders the retained scope leaves out (deleted runs), or None where the ground truth records none.
+
+    A run whose deletion was still pending when the sources were read is retained: the server still held it, so an
+    operator inside retention would still see it (RUN_DELETED never names it)."""
     return orders_condition(RUN_DELETED, db.main, db.ground_truth)
 
 

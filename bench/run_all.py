@@ -49,6 +49,14 @@ def benchmarks(quick: bool) -> list[tuple[str, str, list[str]]]:
             "and 10k orders. Target: full catalogue over 10k workflows in under 2 s.",
             ["analysis.py"],
         ),
+        (
+            "Study at scale",
+            "The whole study (`temporal-lens study --headless --orders N`, default concurrency) at growing sizes: wall "
+            "time per phase, CPU and peak memory of the study process, the dev server and each worker, the DuckDB "
+            "file's size, the driver's slowest call. Targets on 2 cores: 200 orders under 3 min, 1,000 under 10 min, "
+            "the study process's peak memory within 2x from 60 to 1,000 orders, no driver call over 1 s.",
+            ["study_scale.py", *(["--quick"] if quick else ["--sizes", "12,60,200,1000"])],
+        ),
     ]
 
 

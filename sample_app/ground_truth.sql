@@ -17,7 +17,10 @@ CREATE TABLE IF NOT EXISTS ground_truth (
     card_number           VARCHAR NOT NULL,   -- a sentinel value
     compensations         VARCHAR NOT NULL,   -- comma-separated compensating steps, in the order they run
     crashed               BOOLEAN NOT NULL,   -- a worker was SIGKILLed during this order
-    deleted               BOOLEAN NOT NULL,   -- the workflow was deleted after it closed (retention expiry)
+    deleted               BOOLEAN NOT NULL,   -- the driver deleted the workflow after it closed (retention expiry)
+    deletion              VARCHAR,            -- a deleted run as the server held it just before collection: 'gone',
+                                              -- or 'pending' (deletion is asynchronous; the server still held the
+                                              -- run, so the sources read it as present); NULL: not deleted
     codec                 BOOLEAN NOT NULL,   -- payloads were encrypted
     started_at            TIMESTAMPTZ NOT NULL,  -- just before the driver asked Temporal to start it
     finished_at           TIMESTAMPTZ            -- just after the driver saw its result

@@ -1,34 +1,31 @@
-"""The scenario driver: plans seeded orders with injected faults, runs them, and records the ground truth.
+"""The scenario: seeded orders with injected faults, and the ground truth of what the driver did with them (the
+driver itself, which runs them, is driver.py).
 
-Ground truth holds only what the driver decided or did itself; nothing read back from Temporal, spans or logs.
+Ground truth holds only what the driver decided or did itself; nothing read back from Temporal, spans or logs,
+except whether a run the driver deleted was gone yet (the server deletes asynchronously, and lags).
 """
 
 from __future__ import annotations
 
-import asyncio
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
 
 from temporal_lens.sample_app import model
+from temporal_lens.sample_app.call_timer import CallTimer
 from temporal_lens.sample_app.faults import (
-    crash_marker_path,
     decline_error_message,
     out_of_stock_message,
     transient_error_message,
     write_fault_plan,
 )
-from temporal_lens.sample_app.model import LoyaltyState, Order
+from temporal_lens.sample_app.model import Order
 
 SCENARIOS = ("happy", "retry", "decline", "out_of_stock", "timeout", "heartbeat", "cancel", "address_update",
              "expire", "crash", "deleted")
@@ -37,9 +34,9 @@ FAILING = {"decline": "payment_declined", "out_of_stock": "out_of_stock"}
 STOPPED = {"cancel": "canceled", "expire": "expired"}
 EXPIRE_AFTER_S = 2.0
 BAD_ADDRESS = "x"
+DELETION_GONE, DELETION_PENDING = "gone", "pending"
+"""What the server held of a deleted run when the driver last looked before collection."""
 
-CrashWorker = Callable[[str], Awaitable[tuple[datetime, datetime]]]
-"""Kills a service's worker process with SIGKILL and restarts it; returns (killed_at, restarted_at)."""
 
 
 @dataclass
@@ -189,6 +186,9 @@ class StartedOrder:
     interactions: list[dict[str, Any]] = field(default_factory=list)
     crash: dict[str, Any] | None = None
     deleted: bool = False
+    deletion: str | None = None
+    """For a deleted order, what the server held when the driver last looked before collection: 'gone' or
+    'pending' (DeleteWorkflowExecution is asynchronous and the server may lag)."""
 
 
 @dataclass
@@ -196,145 +196,8 @@ class ScenarioRun:
     orders: list[StartedOrder]
     loyalty: list[dict[str, Any]]
     codec: bool
-
-
-async def run_scenario(
-    client: Client,
-    plans: Sequence[OrderPlan],
-    *,
-    fault_plan: Path,
-    crash_worker: CrashWorker | None = None,
-    codec: bool = False,
-    timeout: float = 150.0,
-) -> ScenarioRun:
-    """Run every planned order: concurrent ones first (an order simulating retention expiry is deleted as soon as
-    it closes), then each crash alone, so a killed worker cannot disturb other orders' attempts."""
-    customers = sorted({p.order.customer for p in plans})
-    for customer in customers:
-        await client.start_workflow(model.LOYALTY_WORKFLOW_TYPE, LoyaltyState(customer),
-                                    id=model.loyalty_workflow_id(customer), task_queue=model.ORDERS_QUEUE)
-    concurrent = [p for p in plans if p.scenario != "crash"]
-    crashing = [p for p in plans if p.scenario == "crash"]
-    started = await asyncio.wait_for(asyncio.gather(*(_run_order(client, p) for p in concurrent)), timeout)
-    for plan in crashing:
-        if crash_worker is None:
-            raise ValueError("the crash scenario needs a crash_worker to kill and restart the payments service")
-        started.append(await asyncio.wait_for(_run_crash(client, plan, fault_plan, crash_worker), timeout))
-    for customer in customers:
-        handle = client.get_workflow_handle(model.loyalty_workflow_id(customer))
-        await handle.signal(model.SIGNAL_CLOSE)
-        await asyncio.wait_for(handle.result(), timeout)
-    loyalty = []
-    for customer in customers:
-        completed = [p for p in plans if p.order.customer == customer and p.order_status == "completed"]
-        loyalty.append({"customer": customer, "workflow_id": model.loyalty_workflow_id(customer),
-                        "expected_points": sum(p.order.amount_cents // 100 for p in completed),
-                        "expected_events": len(completed), "events_per_run": model.LOYALTY_EVENTS_PER_RUN})
-    order_index = {p.order.order_id: i for i, p in enumerate(plans)}
-    started.sort(key=lambda o: order_index[o.plan.order.order_id])
-    return ScenarioRun(started, loyalty, codec)
-
-
-async def _wait_until_gone(client: Client, order: StartedOrder, timeout: float = 90.0) -> None:
-    """Deletion is asynchronous on the server; wait until the run is gone, as after retention expiry."""
-    handle = client.get_workflow_handle(order.plan.workflow_id, run_id=order.run_id)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        try:
-            await handle.describe()
-        except RPCError as err:
-            if err.status == RPCStatusCode.NOT_FOUND:
-                return
-            raise
-        await asyncio.sleep(0.2)
-    raise TimeoutError(f"workflow {order.plan.workflow_id} was still there {timeout:.0f}s after its deletion")
-
-
-async def _start(client: Client, plan: OrderPlan) -> StartedOrder:
-    started_at = datetime.now(UTC)
-    handle = await client.start_workflow(
-        model.WORKFLOW_TYPE, plan.order, id=plan.workflow_id, task_queue=model.ORDERS_QUEUE
-    )
-    return StartedOrder(plan, handle.result_run_id, started_at)
-
-
-async def _finish(client: Client, order: StartedOrder) -> StartedOrder:
-    handle = client.get_workflow_handle(order.plan.workflow_id, run_id=order.run_id)
-    try:
-        await handle.result()
-        order.observed_status = "completed"
-    except WorkflowFailureError:
-        order.observed_status = "failed"
-    order.finished_at = datetime.now(UTC)
-    return order
-
-
-async def _run_order(client: Client, plan: OrderPlan) -> StartedOrder:
-    order = await _start(client, plan)
-    if plan.scenario in ("cancel", "address_update"):
-        await _interact(client, order)
-    await _finish(client, order)
-    if plan.scenario == "deleted":
-        await _delete(client, order)
-    return order
-
-
-async def _delete(client: Client, order: StartedOrder) -> None:
-    """Delete the closed run, as retention expiry would, and wait until the server has really removed it."""
-    await client.workflow_service.delete_workflow_execution(DeleteWorkflowExecutionRequest(
-        namespace=client.namespace,
-        workflow_execution=WorkflowExecution(workflow_id=order.plan.workflow_id, run_id=order.run_id or ""),
-    ))
-    await _wait_until_gone(client, order)
-    order.deleted = True
-
-
-async def _interact(client: Client, order: StartedOrder) -> None:
-    handle = client.get_workflow_handle(order.plan.workflow_id, run_id=order.run_id)
-    # Wait until the order waits for payment: that is when the customer acts. Polling is control flow only.
-    for _ in range(300):
-        if await handle.query(model.QUERY_STATUS) == "awaiting_payment":
-            break
-        await asyncio.sleep(0.1)
-    else:
-        raise TimeoutError(f"order {order.plan.order.order_id} never waited for payment")
-
-    def note(kind: str, name: str, accepted: bool = True, argument: str | None = None, expected: str | None = None):
-        order.interactions.append({"order_id": order.plan.order.order_id, "kind": kind, "name": name,
-                                   "sent_at": datetime.now(UTC), "accepted": accepted, "argument": argument,
-                                   "expected": expected})
-
-    note("query", model.QUERY_STATUS, expected="awaiting_payment")
-    if order.plan.scenario == "cancel":
-        note("signal", model.SIGNAL_CANCEL, argument="customer changed their mind")
-        await handle.signal(model.SIGNAL_CANCEL, "customer changed their mind")
-        return
-    note("update", model.UPDATE_ADDRESS, accepted=False, argument=BAD_ADDRESS)
-    try:
-        await handle.execute_update(model.UPDATE_ADDRESS, BAD_ADDRESS)
-        raise AssertionError("the address validator accepted a bad address")
-    except WorkflowUpdateFailedError:
-        pass
-    note("update", model.UPDATE_ADDRESS, accepted=True, argument=order.plan.new_address)
-    await handle.execute_update(model.UPDATE_ADDRESS, order.plan.new_address)
-    note("signal", model.SIGNAL_CONFIRM_PAYMENT)
-    await handle.signal(model.SIGNAL_CONFIRM_PAYMENT)
-
-
-async def _run_crash(client: Client, plan: OrderPlan, fault_plan: Path, crash_worker: CrashWorker) -> StartedOrder:
-    marker = crash_marker_path(fault_plan, plan.order.order_id)
-    order = await _start(client, plan)
-    for _ in range(300):
-        if marker.exists():
-            break
-        await asyncio.sleep(0.1)
-    else:
-        raise TimeoutError(f"order {plan.order.order_id}: the payment attempt to crash never started")
-    killed_at, restarted_at = await crash_worker("payments")
-    order.crash = {"order_id": plan.order.order_id, "service": "payments", "step": model.AUTHORIZE_PAYMENT,
-                   "killed_at": killed_at, "restarted_at": restarted_at}
-    return await _finish(client, order)
+    calls: CallTimer = field(default_factory=CallTimer)
+    """Every call the driver made to Temporal, timed."""
 
 
 def ground_truth_tables(run: ScenarioRun) -> dict[str, pa.Table]:
@@ -355,6 +218,7 @@ def ground_truth_tables(run: ScenarioRun) -> dict[str, pa.Table]:
             "compensations": ",".join(o.plan.compensations),
             "crashed": o.crash is not None,
             "deleted": o.deleted,
+            "deletion": o.deletion,
             "codec": run.codec,
             "started_at": o.started_at,
             "finished_at": o.finished_at,

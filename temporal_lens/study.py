@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from temporal_lens.analysis import (
 )
 from temporal_lens.collectors import (
     BatchWriter,
+    CollectProgress,
     OtlpReceiver,
     collect_histories,
     load_log_files,
@@ -33,16 +35,26 @@ from temporal_lens.collectors import (
     synthesize_history_spans,
 )
 from temporal_lens.interceptors import LensPlugin, configure_telemetry
+from temporal_lens.progress import StudyProgress
+from temporal_lens.sample_app.call_timer import CallTimer
 from temporal_lens.sample_app.codec import data_converter, write_key_file
+from temporal_lens.sample_app.driver import (
+    DEFAULT_CONCURRENCY,
+    DELETION_WAIT_S,
+    run_scenario,
+    scenario_timeout,
+    settle_deletions,
+)
 from temporal_lens.sample_app.model import ORDERS_QUEUE
 from temporal_lens.sample_app.queue_ledger import load_queue_waits
 from temporal_lens.sample_app.scenario import (
     DEFAULT_CASES,
+    DELETION_PENDING,
     SCENARIOS,
+    ScenarioRun,
     ground_truth_schema,
     ground_truth_tables,
     plan_orders,
-    run_scenario,
     write_plan_file,
 )
 from temporal_lens.services import ServiceProcesses
@@ -71,6 +83,25 @@ class ExternalStack:
         return parse_host_port(self.receive_grpc, option="receive_grpc")
 
 
+DELETION_WAIT_ENV = "TEMPORAL_LENS_DELETION_WAIT"
+"""Seconds the driver watches the server remove a deleted run (default `DELETION_WAIT_S`); 0 records the
+deletion as the server holds it right away, pending as a rule (tests use it to reach that path)."""
+DRIVER_CALLS_FILE = "driver_calls.json"
+
+
+def _deletion_wait_from_env() -> float:
+    value = os.environ.get(DELETION_WAIT_ENV)
+    if not value:
+        return DELETION_WAIT_S
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ValueError(f"{DELETION_WAIT_ENV} must be a number of seconds, got {value!r}") from None
+    if seconds < 0:
+        raise ValueError(f"{DELETION_WAIT_ENV} must be 0 or more seconds, got {value!r}")
+    return seconds
+
+
 @dataclass
 class StudyOptions:
     orders: int = 12
@@ -81,7 +112,12 @@ class StudyOptions:
     a deletion, a crash, a cancellation, an expiry) among `scenarios`: added to `orders` where it falls short."""
     runs_dir: Path = Path("runs")
     headless: bool = False
-    timeout: float = 150.0
+    timeout: float | None = None
+    """Seconds for all orders to close; None: scaled with the orders and the concurrency (`scenario_timeout`)."""
+    concurrency: int = DEFAULT_CONCURRENCY
+    """Orders in flight at once."""
+    deletion_wait: float = field(default_factory=_deletion_wait_from_env)
+    """Seconds the driver watches the server remove a deleted run before recording it as still pending."""
     codec: bool = False
     """Encrypt every payload (EncryptionCodec), to show what history then holds of customer data."""
     external: ExternalStack | None = None
@@ -117,9 +153,14 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
 
     external = options.external
     receiver_host, receiver_port = external.receiver_bind() if external else ("127.0.0.1", 0)
+    if options.concurrency < 1:
+        raise ValueError(f"concurrency must be at least 1, got {options.concurrency}")
+    timeout = options.timeout if options.timeout is not None else scenario_timeout(len(plans), options.concurrency)
     conn = open_database(db_path)
     writer = BatchWriter(conn)
     conn.execute(ground_truth_schema())
+    progress = StudyProgress(console, orders=len(plans), deleted=sum(p.scenario == "deleted" for p in plans))
+    progress.start()
     try:
         with contextlib.ExitStack() as stack:
             history_query = None
@@ -146,23 +187,36 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
             services = stack.enter_context(
                 ServiceProcesses(address, namespace, export_to, run_dir, fault_plan, codec_key)
             )
-            console.print(f"Services running: {', '.join(services.processes)}; driving {len(plans)} orders "
-                          f"(seed {options.seed}, scenarios {', '.join(options.scenarios)})")
+            console.print(f"Services running: {', '.join(services.processes)}; driving {len(plans)} orders, "
+                          f"{options.concurrency} at a time (seed {options.seed}, scenarios "
+                          f"{', '.join(options.scenarios)})")
             telemetry = configure_telemetry(
                 service_name="order-driver", otlp_endpoint=export_to, log_path=run_dir / "logs" / "driver.jsonl"
             )
+            calls = CallTimer()
+            drive_began = time.monotonic()
             try:
-                scenario = asyncio.run(
-                    _drive(address, namespace, plans, services, fault_plan, codec_key, options.timeout)
-                )
+                scenario = asyncio.run(_drive(
+                    address, namespace, plans, services, fault_plan, codec_key,
+                    dict(timeout=timeout, concurrency=options.concurrency, deletion_wait=options.deletion_wait,
+                         calls=calls, progress=progress.advance),
+                    lambda: progress.update("spans", completed=receiver.spans_stored),
+                ))
             finally:
                 telemetry.shutdown()
+                calls.write(run_dir / DRIVER_CALLS_FILE)
+            console.print(f"Drove {len(plans)} orders in {time.monotonic() - drive_began:.1f} s", highlight=False)
             services.stop()  # flushes every service's spans into the receiver (or the collector) before it stops
             if external is not None:
                 _wait_until_quiet(receiver)  # the collector batches and forwards on its own schedule
                 if not receiver.spans_stored:
                     console.print(f"[yellow]no spans arrived through {export_to}: can the collector reach this "
                                   f"receiver (listening on {external.receive_grpc})?[/]")
+            # The ground truth is written after collection: what it says of each deleted run is what the server
+            # held just before the histories were read.
+            collected = asyncio.run(_collect_history(address, namespace, writer, history_query, scenario, progress))
+            calls.write(run_dir / DRIVER_CALLS_FILE)
+            console.print(calls.summary(), highlight=False)
             for table_name, table in ground_truth_tables(scenario).items():
                 writer.insert(table_name, table)
             queue_waits, ledger_errors = load_queue_waits([run_dir])
@@ -172,12 +226,15 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
             mismatched = [o.plan.order.order_id for o in scenario.orders if o.observed_status != o.plan.workflow_status]
             if mismatched:
                 console.print(f"[red]orders that ended unlike the plan: {', '.join(mismatched)}[/]")
-
-            collected = asyncio.run(_collect_history(address, namespace, writer, history_query))
+            pending = [o.plan.order.order_id for o in scenario.orders if o.deletion == DELETION_PENDING]
+            if pending:
+                console.print(f"[yellow]deletion still pending at collection (scored as present): "
+                              f"{', '.join(pending)}[/]")
             synthesized = synthesize_history_spans(writer)
             console.print(f"Collected {collected.events} history events from {collected.runs} workflow runs; "
                           f"synthesized {synthesized} spans from history alone")
             spans_stored = receiver.spans_stored
+            progress.update("spans", completed=spans_stored)
         loaded = load_log_files(writer, [run_dir / "logs"])
         console.print(f"Received {spans_stored} spans; loaded {sum(r.loaded for r in loaded)} log records")
         for result in loaded:
@@ -186,7 +243,11 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
         load_sqlite_table(writer, run_dir / "app_orders.sqlite", "orders", into="app_orders")
 
         cells = score_answers(conn)
+        questions = len({c.question for c in cells})
+        progress.update("scored", completed=questions, total=2 * questions)
         retained = score_answers(conn, scope=RETAINED)
+        progress.update("scored", completed=2 * questions)
+        progress.stop()
         console.print(render_matrix(cells))
         for line in matrix_reasons(cells):
             console.print(f"  [dim]{line}[/]")
@@ -195,12 +256,16 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
         console.print(f"Report: {report_html}", soft_wrap=True, highlight=False, markup=False)
         console.print(f"Summary: {report_md}", soft_wrap=True, highlight=False, markup=False)
     finally:
+        progress.stop()
         conn.close()
     console.print(f"Run folder: {run_dir}", soft_wrap=True, highlight=False, markup=False)
     return StudyResult(run_dir, db_path, cells)
 
 
-async def _drive(address, namespace, plans, services: ServiceProcesses, fault_plan, codec_key, timeout: float):
+async def _drive(address, namespace, plans, services: ServiceProcesses, fault_plan, codec_key, settings: dict,
+                 on_tick=lambda: None):
+    """Run the scenario (`settings`: run_scenario's keyword arguments) while watching that every service lives;
+    `on_tick` is called on each watch (twice a second)."""
     client = await Client.connect(address, namespace=namespace, plugins=[LensPlugin()],
                                   data_converter=data_converter(codec_key))
 
@@ -210,11 +275,12 @@ async def _drive(address, namespace, plans, services: ServiceProcesses, fault_pl
     async def watch_services() -> None:
         while True:
             services.check_alive()
+            on_tick()
             await asyncio.sleep(0.5)
 
     watcher = asyncio.create_task(watch_services())
     driver = asyncio.create_task(run_scenario(client, plans, fault_plan=fault_plan, crash_worker=crash_worker,
-                                              codec=codec_key is not None, timeout=timeout))
+                                              codec=codec_key is not None, **settings))
     done, _ = await asyncio.wait({watcher, driver}, return_when=asyncio.FIRST_COMPLETED)
     watcher.cancel()
     if driver not in done:
@@ -223,9 +289,16 @@ async def _drive(address, namespace, plans, services: ServiceProcesses, fault_pl
     return driver.result()
 
 
-async def _collect_history(address: str, namespace: str, writer: BatchWriter, query: str | None = None):
+async def _collect_history(address: str, namespace: str, writer: BatchWriter, query: str | None,
+                           scenario: ScenarioRun, progress: StudyProgress):
+    """Look at the deleted runs once more, then collect every history at once."""
     client = await Client.connect(address, namespace=namespace)
-    return await collect_histories(client, writer, query=query)
+    await settle_deletions(client, scenario)
+
+    def collected(state: CollectProgress) -> None:
+        progress.update("histories", completed=state.fetched + state.skipped + state.missing, total=state.total)
+
+    return await collect_histories(client, writer, query=query, progress=collected)
 
 
 async def _check_reachable(address: str, namespace: str) -> None:

@@ -55,10 +55,12 @@ def test_a_command_that_uses_a_part_imports_it(tmp_path) -> None:
 def test_help_choices_equal_their_owners() -> None:
     from temporal_lens.analysis import SCOPES, SOURCES
     from temporal_lens.collectors.jaeger_agent import DEFAULT_AGENT_PORT
+    from temporal_lens.sample_app.driver import DEFAULT_CONCURRENCY
     from temporal_lens.sample_app.scenario import DEFAULT_CASES, SCENARIOS
 
     assert _choices.SOURCES == SOURCES
     assert _choices.SCOPES == SCOPES
     assert _choices.DEFAULT_CASES == DEFAULT_CASES
     assert _choices.SCENARIOS == SCENARIOS
+    assert _choices.DEFAULT_CONCURRENCY == DEFAULT_CONCURRENCY
     assert _choices.DEFAULT_AGENT_PORT == DEFAULT_AGENT_PORT

@@ -7,6 +7,8 @@ owning packages (analysis, sample_app, collectors) pull in temporalio, duckdb an
 
 from __future__ import annotations
 
+import os
+
 SOURCES = ("history", "traces", "logs", "app_db", "history_traces")
 """temporal_lens.analysis.SOURCES: the sources a question can be asked of."""
 
@@ -22,3 +24,6 @@ SCOPES = ("all", "retained")
 
 DEFAULT_CASES = 2
 """temporal_lens.sample_app.scenario.DEFAULT_CASES: orders of each hard case a study plans at least."""
+
+DEFAULT_CONCURRENCY = 8 * (os.cpu_count() or 1)
+"""temporal_lens.sample_app.driver.DEFAULT_CONCURRENCY: orders a study keeps in flight at once."""

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from temporal_lens.cli._choices import DEFAULT_AGENT_PORT, DEFAULT_CASES, SCENARIOS
+from temporal_lens.cli._choices import DEFAULT_AGENT_PORT, DEFAULT_CASES, DEFAULT_CONCURRENCY, SCENARIOS
 from temporal_lens.cli._common import (
     BAD_INPUT,
     FAILURE,
@@ -36,7 +36,11 @@ def study(
                      ] = DEFAULT_CASES,
     runs_dir: Annotated[Path, typer.Option(help="where run folders are created")] = Path("runs"),
     headless: Annotated[bool, typer.Option(help="start the dev server without its Web UI")] = False,
-    timeout: Annotated[float, typer.Option(help="seconds to wait for all orders to close")] = 150.0,
+    timeout: Annotated[float | None, typer.Option(
+        help="seconds to wait for all orders to close (default: scaled with the orders and the concurrency)")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="orders in flight at once (default: 8 per core)")
+                           ] = DEFAULT_CONCURRENCY,
     codec: Annotated[bool, typer.Option(help="encrypt every payload, to show what history then holds")] = False,
     external: Annotated[
         bool, typer.Option(help="use a running stack (docker-compose.yml) instead of starting a dev server")
@@ -73,8 +77,12 @@ def study(
         _address(receive_grpc, "--receive-grpc")
         stack = ExternalStack(temporal_address=temporal_address, namespace=namespace, otlp_endpoint=otlp_endpoint,
                               receive_grpc=receive_grpc, ui_url=ui_url or None)
-    options = StudyOptions(orders=orders, seed=seed, scenarios=kinds, cases=cases, runs_dir=runs_dir,
-                           headless=headless, codec=codec, timeout=timeout, external=stack)
+    try:
+        options = StudyOptions(orders=orders, seed=seed, scenarios=kinds, cases=cases, runs_dir=runs_dir,
+                               headless=headless, codec=codec, timeout=timeout, concurrency=concurrency,
+                               external=stack)
+    except ValueError as err:  # a bad TEMPORAL_LENS_DELETION_WAIT
+        raise _fail(str(err), BAD_INPUT) from None
     try:
         with _exits(dict.fromkeys((StackError, ServiceError, TimeoutError, OSError), FAILURE)):
             run_study(options, console)
