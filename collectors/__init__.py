@@ -2,7 +2,14 @@
 
 from temporal_lens.collectors.addresses import dialable_host, join_host_port, parse_host_port
 from temporal_lens.collectors.app_db import AppTableError, load_sqlite_table
-from temporal_lens.collectors.db import BatchWriter, DatabaseInUseError, open_database
+from temporal_lens.collectors.db import (
+    BatchWriter,
+    DatabaseFileError,
+    DatabaseInUseError,
+    DatabasePlaceError,
+    open_database,
+    verify_database,
+)
 from temporal_lens.collectors.history_files import (
     HistoryFileError,
     load_history_files,
@@ -57,7 +64,9 @@ __all__ = [
     "BatchWriter",
     "CollectProgress",
     "CollectResult",
+    "DatabaseFileError",
     "DatabaseInUseError",
+    "DatabasePlaceError",
     "HistoryFileError",
     "JaegerAgentReceiver",
     "JaegerApiError",
@@ -95,5 +104,6 @@ __all__ = [
     "run_spans",
     "spans_to_table",
     "synthesize_history_spans",
+    "verify_database",
     "workflow_row",
 ]

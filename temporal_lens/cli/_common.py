@@ -28,7 +28,10 @@ Failures = Mapping[type[BaseException], int]
 
 
 def _fail(message: str, code: int) -> typer.Exit:
-    err_console.print(f"[red]error:[/] {message}")
+    from rich.markup import escape
+
+    # escaped: a message quoting a file or a library's error can hold brackets rich would take for markup
+    err_console.print(f"[red]error:[/] {escape(message)}")
     return typer.Exit(code)
 
 
@@ -50,16 +53,17 @@ def _database(
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """The lens database, closed on the way out; failures inside map to exit codes as `_exits` maps them.
 
-    Commands that only read it pass `must_exist`: they refuse to create an empty database at a mistyped path.
+    Commands that only read it pass `must_exist`: they refuse to create an empty database at a mistyped path. A file
+    that is not a DuckDB database, or one DuckDB cannot read in full, is bad input (exit 2) for every command.
     """
     if must_exist and not db.is_file():
         raise _fail(f"no lens database at {db} (run `temporal-lens study` or a collector first)", BAD_INPUT)
     # imported here, as every part a command needs: `--help` and bad usage stay free of duckdb and pyarrow
-    from temporal_lens.collectors import DatabaseInUseError, open_database
+    from temporal_lens.collectors import DatabaseFileError, DatabaseInUseError, DatabasePlaceError, open_database
 
     try:
         conn = open_database(db)
-    except DatabaseInUseError as err:
+    except (DatabaseInUseError, DatabaseFileError, DatabasePlaceError) as err:
         raise _fail(str(err), BAD_INPUT) from err
     try:
         with _exits(failures or {}, context=context):
