@@ -1,6 +1,12 @@
 """Collectors: bring histories, spans, logs and application tables into one DuckDB file."""
 
-from temporal_lens.collectors.addresses import dialable_host, join_host_port, parse_host_port
+from temporal_lens.collectors.addresses import (
+    OpenListenerError,
+    dialable_host,
+    is_loopback,
+    join_host_port,
+    parse_host_port,
+)
 from temporal_lens.collectors.app_db import AppTableError, load_sqlite_table
 from temporal_lens.collectors.db import (
     BatchWriter,
@@ -73,6 +79,7 @@ __all__ = [
     "JaegerFormatError",
     "LogLineError",
     "LogLoadResult",
+    "OpenListenerError",
     "OtlpHttpReceiver",
     "OtlpReceiver",
     "Partitioning",
@@ -87,6 +94,7 @@ __all__ = [
     "export_parquet",
     "fetch_jaeger_traces",
     "flatten_history",
+    "is_loopback",
     "jaeger_spans_table",
     "jaeger_trace_document",
     "join_host_port",

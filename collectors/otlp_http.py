@@ -22,7 +22,11 @@ from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from temporal_lens.collectors.addresses import dialable_host, join_host_port
+from temporal_lens.collectors.addresses import (
+    dialable_host,
+    join_host_port,
+    require_token_beyond_loopback,
+)
 from temporal_lens.collectors.db import BatchWriter
 from temporal_lens.collectors.otlp_convert import (
     ReceiverCounters,
@@ -63,6 +67,7 @@ class OtlpHttpReceiver(ReceiverCounters):
         host, port: where to listen (loopback by default); port 0 picks a free port (read it from `endpoint`).
         max_body_bytes: largest accepted body, before and after gzip; bigger ones get 413.
         token: when set, requests must carry `Authorization: Bearer <token>`; others get 401.
+        insecure: listen beyond loopback without a token (refused otherwise: OpenListenerError).
     """
 
     def __init__(
@@ -73,9 +78,11 @@ class OtlpHttpReceiver(ReceiverCounters):
         port: int = 0,
         max_body_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         token: str | None = None,
+        insecure: bool = False,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be 0..65535, got {port}")
+        require_token_beyond_loopback(host, port, token, insecure=insecure, what="OTLP/HTTP receiver")
         if max_body_bytes < 1:
             raise ValueError(f"max_body_bytes must be positive, got {max_body_bytes}")
         self._writer = writer

@@ -16,7 +16,11 @@ import grpc
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from temporal_lens.collectors.addresses import dialable_host, join_host_port
+from temporal_lens.collectors.addresses import (
+    dialable_host,
+    join_host_port,
+    require_token_beyond_loopback,
+)
 from temporal_lens.collectors.db import BatchWriter
 from temporal_lens.collectors.otlp_convert import (
     SPANS_SCHEMA,
@@ -84,6 +88,7 @@ class OtlpReceiver(ReceiverCounters):
         max_workers: concurrent Export calls; inserts still serialize on the writer.
         max_message_bytes: largest accepted request; bigger ones get RESOURCE_EXHAUSTED from gRPC itself.
         token: when set, calls must carry metadata `authorization: Bearer <token>`; others get UNAUTHENTICATED.
+        insecure: listen beyond loopback without a token (refused otherwise: OpenListenerError).
 
     Counters (`spans_received`, `spans_stored`, `logs_received`, `logs_stored`, `batches_rejected`) are updated
     as Exports finish. gzip-compressed requests are accepted (gRPC decompresses them).
@@ -98,9 +103,11 @@ class OtlpReceiver(ReceiverCounters):
         max_workers: int = 4,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         token: str | None = None,
+        insecure: bool = False,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be 0..65535, got {port}")
+        require_token_beyond_loopback(host, port, token, insecure=insecure, what="OTLP/gRPC receiver")
         if max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, got {max_workers}")
         if max_message_bytes < 1:

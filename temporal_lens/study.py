@@ -33,6 +33,7 @@ from temporal_lens.collectors import (
     synthesize_history_spans,
 )
 from temporal_lens.interceptors import LensPlugin, configure_telemetry
+from temporal_lens.run_status import RunStatus
 from temporal_lens.sample_app.codec import data_converter, write_key_file
 from temporal_lens.sample_app.model import ORDERS_QUEUE
 from temporal_lens.sample_app.queue_ledger import load_queue_waits
@@ -88,6 +89,10 @@ class StudyOptions:
     """Run against this stack instead of starting a dev server; None: the embedded stack."""
 
 
+_DOING = {"stack": "starting the stack", "driving": "driving the orders", "collecting": "collecting the sources",
+          "scoring": "scoring the matrix"}
+
+
 @dataclass
 class StudyResult:
     run_dir: Path
@@ -108,6 +113,7 @@ def new_run_dir(runs_dir: Path) -> Path:
 def run_study(options: StudyOptions, console: Console | None = None) -> StudyResult:
     console = console or Console(soft_wrap=True)
     run_dir = new_run_dir(Path(options.runs_dir))
+    status = RunStatus(run_dir)
     db_path = run_dir / "lens.duckdb"
     plans = plan_orders(options.orders, seed=options.seed, run_tag=run_dir.name.replace("-", ""),
                         scenarios=options.scenarios, cases=options.cases)
@@ -120,9 +126,12 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
     conn = open_database(db_path)
     writer = BatchWriter(conn)
     conn.execute(ground_truth_schema())
+    ending: tuple[str, dict[str, str]] = ("failed", {})
     try:
         with contextlib.ExitStack() as stack:
+            status.enter("stack")
             history_query = None
+            server = None
             if external is None:
                 server = stack.enter_context(DevServer(run_dir, headless=options.headless))
                 address, namespace = server.address, server.namespace
@@ -151,12 +160,14 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
             telemetry = configure_telemetry(
                 service_name="order-driver", otlp_endpoint=export_to, log_path=run_dir / "logs" / "driver.jsonl"
             )
+            status.enter("driving")
             try:
                 scenario = asyncio.run(
-                    _drive(address, namespace, plans, services, fault_plan, codec_key, options.timeout)
+                    _drive(address, namespace, plans, services, fault_plan, codec_key, options.timeout, server)
                 )
             finally:
                 telemetry.shutdown()
+            status.enter("collecting")
             services.stop()  # flushes every service's spans into the receiver (or the collector) before it stops
             if external is not None:
                 _wait_until_quiet(receiver)  # the collector batches and forwards on its own schedule
@@ -185,6 +196,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
                 console.print(f"[yellow]skipped log line: {error}[/]")
         load_sqlite_table(writer, run_dir / "app_orders.sqlite", "orders", into="app_orders")
 
+        status.enter("scoring")
         cells = score_answers(conn)
         retained = score_answers(conn, scope=RETAINED)
         console.print(render_matrix(cells))
@@ -194,13 +206,26 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
         report_html, report_md = write_report(conn, run_dir / "report.html", cells=cells, retained=retained)
         console.print(f"Report: {report_html}", soft_wrap=True, highlight=False, markup=False)
         console.print(f"Summary: {report_md}", soft_wrap=True, highlight=False, markup=False)
+        ending = ("complete", {})
+    except KeyboardInterrupt as err:  # also Interrupted: SIGTERM or SIGINT, whose name it carries
+        ending = ("interrupted", {"signal": str(err) or "SIGINT"})
+        raise
+    except BaseException as err:
+        ending = ("failed", {"error": (str(err).strip().splitlines() or [type(err).__name__])[0]})
+        raise
     finally:
-        conn.close()
+        conn.close()  # rolls back a batch cut short: the file holds exactly what was committed
+        status.finish(ending[0], **ending[1])
+        if ending[0] != "complete":
+            console.print(f"Run folder: {run_dir} ({ending[0]} while {_DOING[status.phase or 'stack']}; "
+                          f"{status.path.name} says so, the database holds what was committed)",
+                          soft_wrap=True, highlight=False, markup=False)
     console.print(f"Run folder: {run_dir}", soft_wrap=True, highlight=False, markup=False)
     return StudyResult(run_dir, db_path, cells)
 
 
-async def _drive(address, namespace, plans, services: ServiceProcesses, fault_plan, codec_key, timeout: float):
+async def _drive(address, namespace, plans, services: ServiceProcesses, fault_plan, codec_key, timeout: float,
+                 server: DevServer | None = None):
     client = await Client.connect(address, namespace=namespace, plugins=[LensPlugin()],
                                   data_converter=data_converter(codec_key))
 
@@ -209,6 +234,8 @@ async def _drive(address, namespace, plans, services: ServiceProcesses, fault_pl
 
     async def watch_services() -> None:
         while True:
+            if server is not None:
+                server.check_alive()
             services.check_alive()
             await asyncio.sleep(0.5)
 
@@ -220,6 +247,8 @@ async def _drive(address, namespace, plans, services: ServiceProcesses, fault_pl
     if driver not in done:
         driver.cancel()
         watcher.result()  # raises the service's failure
+    if driver.exception() is not None and server is not None:
+        server.check_alive()  # a driver that failed because the server died reports the server, not an RPC error
     return driver.result()
 
 
