@@ -61,6 +61,26 @@ class StopRequest:
         return self.signum
 
 
+_active: list[StopRequest] = []
+"""The requests of the `stop_on_signals` blocks the process is in, innermost last."""
+
+
+def stop_requested() -> StopRequest | None:
+    """The innermost `stop_on_signals` request that has seen a signal, if any.
+
+    For code that must tell a failure a signal caused from any other: a library can turn the exception raised in
+    its call into its own (DuckDB reports "Query interrupted"), or catch it and carry on.
+    """
+    return next((request for request in reversed(_active) if request.signum is not None), None)
+
+
+def raise_if_stopped() -> None:
+    """Raise `Interrupted` when a signal came that something on the way swallowed; call it between steps."""
+    request = stop_requested()
+    if request is not None and request.signum is not None:
+        raise Interrupted(request.signum)
+
+
 @contextmanager
 def stop_on_signals() -> Iterator[StopRequest]:
     """Within: the first SIGTERM or SIGINT raises `Interrupted` in the main thread (unless `hold()` was called);
@@ -77,11 +97,13 @@ def stop_on_signals() -> Iterator[StopRequest]:
             raise Interrupted(signum)
 
     previous = {signum: signal.signal(signum, handle) for signum in STOP_SIGNALS}
+    _active.append(request)
     try:
         yield request
     finally:
+        _active.remove(request)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
 
-__all__ = ["STOP_SIGNALS", "Interrupted", "StopRequest", "stop_on_signals"]
+__all__ = ["STOP_SIGNALS", "Interrupted", "StopRequest", "raise_if_stopped", "stop_on_signals", "stop_requested"]

@@ -33,6 +33,7 @@ from temporal_lens.collectors import (
     synthesize_history_spans,
 )
 from temporal_lens.interceptors import LensPlugin, configure_telemetry
+from temporal_lens.interrupts import raise_if_stopped, stop_requested
 from temporal_lens.run_status import RunStatus
 from temporal_lens.sample_app.codec import data_converter, write_key_file
 from temporal_lens.sample_app.model import ORDERS_QUEUE
@@ -129,6 +130,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
     ending: tuple[str, dict[str, str]] = ("failed", {})
     try:
         with contextlib.ExitStack() as stack:
+            raise_if_stopped()
             status.enter("stack")
             history_query = None
             server = None
@@ -160,6 +162,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
             telemetry = configure_telemetry(
                 service_name="order-driver", otlp_endpoint=export_to, log_path=run_dir / "logs" / "driver.jsonl"
             )
+            raise_if_stopped()
             status.enter("driving")
             try:
                 scenario = asyncio.run(
@@ -167,6 +170,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
                 )
             finally:
                 telemetry.shutdown()
+            raise_if_stopped()
             status.enter("collecting")
             services.stop()  # flushes every service's spans into the receiver (or the collector) before it stops
             if external is not None:
@@ -196,6 +200,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
                 console.print(f"[yellow]skipped log line: {error}[/]")
         load_sqlite_table(writer, run_dir / "app_orders.sqlite", "orders", into="app_orders")
 
+        raise_if_stopped()
         status.enter("scoring")
         cells = score_answers(conn)
         retained = score_answers(conn, scope=RETAINED)
@@ -203,15 +208,18 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
         for line in matrix_reasons(cells):
             console.print(f"  [dim]{line}[/]")
         store_settings(conn, ui_url=external.ui_url if external is not None else server.ui_url, namespace=namespace)
+        raise_if_stopped()  # a query the signal cut short may have been scored as a failed answer
         report_html, report_md = write_report(conn, run_dir / "report.html", cells=cells, retained=retained)
         console.print(f"Report: {report_html}", soft_wrap=True, highlight=False, markup=False)
         console.print(f"Summary: {report_md}", soft_wrap=True, highlight=False, markup=False)
+        raise_if_stopped()
         ending = ("complete", {})
-    except KeyboardInterrupt as err:  # also Interrupted: SIGTERM or SIGINT, whose name it carries
-        ending = ("interrupted", {"signal": str(err) or "SIGINT"})
-        raise
     except BaseException as err:
-        ending = ("failed", {"error": (str(err).strip().splitlines() or [type(err).__name__])[0]})
+        stop = stop_requested()
+        if stop is not None or isinstance(err, KeyboardInterrupt):  # whatever a signal's exception became on the way
+            ending = ("interrupted", {"signal": stop.name if stop is not None else "SIGINT"})
+        else:
+            ending = ("failed", {"error": (str(err).strip().splitlines() or [type(err).__name__])[0]})
         raise
     finally:
         conn.close()  # rolls back a batch cut short: the file holds exactly what was committed
