@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from temporal_lens.analysis import (
     store_settings,
     write_report,
 )
+from temporal_lens.bridge import DOCKER_BRIDGE, resolve_listen_host
 from temporal_lens.collectors import (
     BatchWriter,
     OtlpReceiver,
@@ -58,19 +60,25 @@ class ExternalStack:
     Args:
         temporal_address: the Temporal frontend, host:port.
         otlp_endpoint: where the services and the driver export spans and logs (the collector), host:port.
-        receive_grpc: where this process's OTLP receiver listens so the collector can forward to it, host:port.
+        receive_grpc: where this process's OTLP receiver listens so the collector can forward to it, host:port;
+            host `docker-bridge` is docker0's address (what the collector's `host.docker.internal` reaches), or
+            loopback when there is none.
+        token: the bearer token the collector must send (`Authorization: Bearer <token>`); None: a new one for
+            each run, written to `<run folder>/otlp-token` for handing to the collector.
         ui_url: the Temporal Web UI, only printed.
     """
 
     temporal_address: str = "127.0.0.1:7233"
     namespace: str = "default"
     otlp_endpoint: str = "127.0.0.1:4317"
-    receive_grpc: str = "0.0.0.0:14317"
+    receive_grpc: str = f"{DOCKER_BRIDGE}:14317"
     ui_url: str | None = "http://127.0.0.1:8080"
+    token: str | None = field(default=None, repr=False)
 
     def receiver_bind(self) -> tuple[str, int]:
-        """`receive_grpc` as (host, port); raises ValueError when it is not host:port."""
-        return parse_host_port(self.receive_grpc, option="receive_grpc")
+        """`receive_grpc` as (host, port), `docker-bridge` resolved; raises ValueError when it is not host:port."""
+        host, port = parse_host_port(self.receive_grpc, option="receive_grpc")
+        return resolve_listen_host(host)[0], port
 
 
 @dataclass
@@ -89,6 +97,10 @@ class StudyOptions:
     external: ExternalStack | None = None
     """Run against this stack instead of starting a dev server; None: the embedded stack."""
 
+
+TOKEN_ENV = "TEMPORAL_LENS_OTLP_TOKEN"
+"""Holds the token for `study --external` and, in docker-compose.yml, for the collector that sends it."""
+TOKEN_FILE = "otlp-token"
 
 _DOING = {"stack": "starting the stack", "driving": "driving the orders", "collecting": "collecting the sources",
           "scoring": "scoring the matrix"}
@@ -124,6 +136,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
 
     external = options.external
     receiver_host, receiver_port = external.receiver_bind() if external else ("127.0.0.1", 0)
+    token = _receiver_token(external, run_dir, console)
     conn = open_database(db_path)
     writer = BatchWriter(conn)
     conn.execute(ground_truth_schema())
@@ -149,7 +162,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
                                  f'StartTime >= "{since.strftime("%Y-%m-%dT%H:%M:%SZ")}"')
                 console.print(f"External Temporal at [bold]{address}[/] (namespace {namespace})"
                               + (f", Web UI at [bold]{external.ui_url}[/]" if external.ui_url else ""))
-            receiver = stack.enter_context(OtlpReceiver(writer, host=receiver_host, port=receiver_port))
+            receiver = stack.enter_context(OtlpReceiver(writer, host=receiver_host, port=receiver_port, token=token))
             console.print(f"OTLP receiver at [bold]{receiver.endpoint}[/] writing into {db_path}")
             export_to = receiver.endpoint if external is None else external.otlp_endpoint
             if external is not None:
@@ -230,6 +243,28 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
                           soft_wrap=True, highlight=False, markup=False)
     console.print(f"Run folder: {run_dir}", soft_wrap=True, highlight=False, markup=False)
     return StudyResult(run_dir, db_path, cells)
+
+
+def _receiver_token(external: ExternalStack | None, run_dir: Path, console: Console) -> str | None:
+    """The bearer token the external collector must send; None for the embedded stack (its receiver is loopback).
+
+    Made per run unless given, and then kept only in `otlp-token` (owner-readable): never printed or logged.
+    """
+    if external is None:
+        return None
+    note = resolve_listen_host(parse_host_port(external.receive_grpc, option="receive_grpc")[0])[1]
+    if note:
+        console.print(f"[yellow]{note}[/]")
+    if external.token:
+        return external.token
+    token = secrets.token_urlsafe(32)
+    token_file = run_dir / TOKEN_FILE
+    token_file.touch(mode=0o600)
+    token_file.write_text(token + "\n", encoding="utf-8")
+    console.print(f"The receiver takes only requests with this run's token (in {token_file}): give it to the "
+                  f"collector, e.g. `{TOKEN_ENV}=$(cat {token_file}) docker compose up -d otel-collector`",
+                  soft_wrap=True, highlight=False, markup=False)
+    return token
 
 
 async def _drive(address, namespace, plans, services: ServiceProcesses, fault_plan, codec_key, timeout: float,

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from temporal_lens.bridge import DOCKER_BRIDGE
 from temporal_lens.cli._choices import DEFAULT_AGENT_PORT, DEFAULT_CASES, SCENARIOS
 from temporal_lens.cli._common import (
     BAD_INPUT,
@@ -51,8 +52,14 @@ def study(
     receive_grpc: Annotated[
         str,
         typer.Option(envvar="TEMPORAL_LENS_RECEIVE_GRPC",
-                     help="with --external: host:port this study's OTLP receiver listens on for the collector"),
-    ] = "0.0.0.0:14317",
+                     help="with --external: host:port this study's OTLP receiver listens on for the collector "
+                          "(docker-bridge: docker0's address, else loopback)"),
+    ] = f"{DOCKER_BRIDGE}:14317",
+    otlp_token: Annotated[
+        str | None,
+        typer.Option(envvar="TEMPORAL_LENS_OTLP_TOKEN", show_default=False,
+                     help="with --external: the bearer token the collector sends (default: a new one per run)"),
+    ] = None,
     ui_url: Annotated[
         str, typer.Option(envvar="TEMPORAL_LENS_UI_URL", help="with --external: the Temporal Web UI (printed)")
     ] = "http://127.0.0.1:8080",
@@ -77,7 +84,7 @@ def study(
     if external:
         _address(receive_grpc, "--receive-grpc")
         stack = ExternalStack(temporal_address=temporal_address, namespace=namespace, otlp_endpoint=otlp_endpoint,
-                              receive_grpc=receive_grpc, ui_url=ui_url or None)
+                              receive_grpc=receive_grpc, ui_url=ui_url or None, token=otlp_token or None)
     options = StudyOptions(orders=orders, seed=seed, scenarios=kinds, cases=cases, runs_dir=runs_dir,
                            headless=headless, codec=codec, timeout=timeout, external=stack)
     failures = {
