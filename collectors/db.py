@@ -27,6 +27,17 @@ class DatabasePlaceError(OSError):
     """The database cannot be created or written where it was asked for (a read-only folder, a file as folder)."""
 
 
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _starts_with(path: Path, magic: bytes) -> bool:
+    try:
+        with path.open("rb") as file:
+            return file.read(len(magic)) == magic
+    except OSError:
+        return False
+
+
 def _schema_sql() -> str:
     return files(__package__).joinpath("schema.sql").read_text(encoding="utf-8")
 
@@ -51,6 +62,9 @@ def open_database(path: str | Path, *, verify: bool | None = None) -> duckdb.Duc
         raise DatabasePlaceError(
             f"cannot create the folder for {path} ({err.strerror or err}); choose a --db in a folder you can write"
         ) from err
+    if existed and _starts_with(path, _SQLITE_MAGIC):
+        # DuckDB would fetch its SQLite extension from the network to attach it: say what the file is instead
+        raise DatabaseFileError(f"{path} is a SQLite database, not a lens (DuckDB) database; check the --db path")
     try:
         conn = duckdb.connect(str(path))
     except duckdb.Error as err:
