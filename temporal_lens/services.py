@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,8 +14,10 @@ from pathlib import Path
 from temporal_lens.stack import describe_exit
 
 SERVICES = ("orders", "payments", "shipping")
-_EXCEPTION_LINES = 3
+_EXCEPTION_LINES = 2
 """A dying exception's message may run over a line or two after its type; more output after it is other output."""
+_LOG_RECORD = re.compile(r"(DEBUG|INFO|WARNING|ERROR|CRITICAL)\b|\{|\d{4}-\d\d-\d\d")
+"""The start of a log record (logging's default format, JSON, a timestamp): the process went on after the traceback."""
 
 
 class ServiceError(RuntimeError):
@@ -88,7 +91,8 @@ class ServiceProcesses:
                 cause = _exit_cause(output.read_text(errors="replace")) if process.returncode > 0 else []
                 raise ServiceError(
                     f"the {service} service (pid {process.pid}) {describe_exit(process.returncode)} outside the "
-                    f"study's plan; the other processes were stopped and what was collected is kept; see {output}"
+                    f"study's plan; the other processes were stopped and what was collected is kept; see {output}, "
+                    "then run the study again"
                     + "".join(f"\n  {line}" for line in cause)
                 )
 
@@ -125,7 +129,10 @@ def _exit_cause(output: str, most: int = 15) -> list[str]:
     # the exception line is the first unindented one after the frames; a traceback followed by more output is
     # one the process logged and lived on after
     ends = [i for i, line in enumerate(block) if i and line and not line[0].isspace()]
-    if not ends or len(block) - ends[0] > _EXCEPTION_LINES:
+    if not ends:
+        return []
+    after = block[ends[0] + 1:]
+    if len(after) > _EXCEPTION_LINES or any(_LOG_RECORD.match(line) for line in after):
         return []
     return block[-most:]
 

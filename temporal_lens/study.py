@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -113,13 +113,21 @@ class StudyResult:
     cells: list[Cell]
 
 
+class RunFolderError(OSError):
+    """The run folder cannot be created under the runs folder the user gave (read-only, not a folder)."""
+
+
 def new_run_dir(runs_dir: Path) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir, suffix = runs_dir / stamp, 1
     while run_dir.exists():
         suffix += 1
         run_dir = runs_dir / f"{stamp}-{suffix}"
-    run_dir.mkdir(parents=True)
+    try:
+        run_dir.mkdir(parents=True)
+    except OSError as err:
+        raise RunFolderError(f"cannot create a run folder in {runs_dir} ({err.strerror or err}); give --runs-dir "
+                             "a folder you can write") from err
     return run_dir.resolve()
 
 
@@ -178,9 +186,10 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
             raise_if_stopped()
             status.enter("driving")
             try:
-                scenario = asyncio.run(
-                    _drive(address, namespace, plans, services, fault_plan, codec_key, options.timeout, server)
-                )
+                with _blaming_a_dead_server(server):
+                    scenario = asyncio.run(
+                        _drive(address, namespace, plans, services, fault_plan, codec_key, options.timeout, server)
+                    )
             finally:
                 telemetry.shutdown()
             raise_if_stopped()
@@ -201,7 +210,8 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
             if mismatched:
                 console.print(f"[red]orders that ended unlike the plan: {', '.join(mismatched)}[/]")
 
-            collected = asyncio.run(_collect_history(address, namespace, writer, history_query))
+            with _blaming_a_dead_server(server):
+                collected = asyncio.run(_collect_history(address, namespace, writer, history_query))
             synthesized = synthesize_history_spans(writer)
             console.print(f"Collected {collected.events} history events from {collected.runs} workflow runs; "
                           f"synthesized {synthesized} spans from history alone")
@@ -267,6 +277,17 @@ def _receiver_token(external: ExternalStack | None, run_dir: Path, console: Cons
     return token
 
 
+@contextlib.contextmanager
+def _blaming_a_dead_server(server: DevServer | None) -> Iterator[None]:
+    """A call that failed because the dev server died (a refused connection, a reset stream) reports the server."""
+    try:
+        yield
+    except Exception:
+        if server is not None:
+            server.check_alive()
+        raise
+
+
 async def _drive(address, namespace, plans, services: ServiceProcesses, fault_plan, codec_key, timeout: float,
                  server: DevServer | None = None):
     client = await Client.connect(address, namespace=namespace, plugins=[LensPlugin()],
@@ -289,9 +310,9 @@ async def _drive(address, namespace, plans, services: ServiceProcesses, fault_pl
     watcher.cancel()
     if driver not in done:
         driver.cancel()
+        # wait for the orders' tasks to unwind, so none is left for asyncio.run to cancel (and log) on the way out
+        await asyncio.gather(driver, return_exceptions=True)
         watcher.result()  # raises the service's failure
-    if driver.exception() is not None and server is not None:
-        server.check_alive()  # a driver that failed because the server died reports the server, not an RPC error
     return driver.result()
 
 

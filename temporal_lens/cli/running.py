@@ -74,7 +74,7 @@ def study(
     from temporal_lens.collectors import DatabasePlaceError, ReceiverBindError
     from temporal_lens.services import ServiceError
     from temporal_lens.stack import StackError
-    from temporal_lens.study import ExternalStack, StudyOptions, run_study
+    from temporal_lens.study import ExternalStack, RunFolderError, StudyOptions, run_study
 
     kinds = tuple(k.strip() for k in scenarios.split(",") if k.strip())
     unknown = sorted(set(kinds) - set(SCENARIOS))
@@ -89,7 +89,8 @@ def study(
                            headless=headless, codec=codec, timeout=timeout, external=stack)
     failures = {
         ReceiverBindError: BAD_INPUT,  # the port the user gave with --receive-grpc
-        DatabasePlaceError: BAD_INPUT,  # --runs-dir
+        RunFolderError: BAD_INPUT,  # --runs-dir
+        DatabasePlaceError: BAD_INPUT,
         **dict.fromkeys((StackError, ServiceError, TimeoutError, RPCError, OSError), FAILURE),
     }
     with _stopped_cleanly("the study", "every process it started has been stopped"), _exits(failures):
