@@ -16,6 +16,7 @@ from temporal_lens.cli._common import (
     _check_paths_exist,
     _database,
     _fail,
+    _stopped_cleanly,
     console,
     err_console,
 )
@@ -36,7 +37,8 @@ def collect_history(
 ) -> None:
     """Fetch workflow histories from a Temporal server (or JSON files) into `history_events` and `workflows`.
 
-    From a server, collection is incremental: closed runs already in the database are skipped.
+    From a server, collection is incremental: closed runs already in the database are skipped. SIGTERM or SIGINT
+    stops it with what was committed kept (exit 143 or 130); run it again to fetch the rest.
     """
     if files:
         _load_history_files(db, files, namespace)
@@ -48,8 +50,12 @@ def collect_history(
 
     from temporal_lens.collectors import BatchWriter, CollectProgress, collect_histories
 
-    with _database(db, failures=dict.fromkeys((RuntimeError, RPCError), FAILURE),
-                   context=f"could not collect from {address}: ") as conn:
+    with (
+        # a run whose events were committed is complete in the database; the next collect fetches the rest
+        _stopped_cleanly("collecting", f"every history fetched so far is committed into {db}"),
+        _database(db, failures=dict.fromkeys((RuntimeError, RPCError), FAILURE),
+                  context=f"could not collect from {address}: ") as conn,
+    ):
         bar = Progress(
             TextColumn("histories"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
             TimeElapsedColumn(), console=err_console, transient=True,
