@@ -44,6 +44,14 @@ def benchmarks(quick: bool) -> list[tuple[str, str, list[str]]]:
             ["collectors.py", *(["--quick"] if quick else [])],
         ),
         (
+            "Receiver overload",
+            "`temporal-lens receive` (its own process) fed by 4, then 8 exporter processes, each keeping 4 Exports "
+            "of 512 spans in flight, for 10 s (quick) or 60 s; a refused Export is retried after the delay the "
+            "receiver advises. Targets: spans stored = spans acknowledged, none failed; the receiver's peak RSS "
+            "flat (about 1x) as the exporters double.",
+            ["receiver_overload.py", *(["--quick"] if quick else [])],
+        ),
+        (
             "Analysis",
             "The full question catalogue (`score_answers`) and its SQL alone over one study's rows replicated to 1k "
             "and 10k orders. Target: full catalogue over 10k workflows in under 2 s.",

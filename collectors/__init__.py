@@ -1,8 +1,21 @@
 """Collectors: bring histories, spans, logs and application tables into one DuckDB file."""
 
-from temporal_lens.collectors.addresses import dialable_host, join_host_port, parse_host_port
+from temporal_lens.collectors.addresses import (
+    OpenListenerError,
+    dialable_host,
+    is_loopback,
+    join_host_port,
+    parse_host_port,
+)
 from temporal_lens.collectors.app_db import AppTableError, load_sqlite_table
-from temporal_lens.collectors.db import BatchWriter, DatabaseInUseError, open_database
+from temporal_lens.collectors.db import (
+    BatchWriter,
+    DatabaseFileError,
+    DatabaseInUseError,
+    DatabasePlaceError,
+    open_database,
+    verify_database,
+)
 from temporal_lens.collectors.history_files import (
     HistoryFileError,
     load_history_files,
@@ -57,13 +70,16 @@ __all__ = [
     "BatchWriter",
     "CollectProgress",
     "CollectResult",
+    "DatabaseFileError",
     "DatabaseInUseError",
+    "DatabasePlaceError",
     "HistoryFileError",
     "JaegerAgentReceiver",
     "JaegerApiError",
     "JaegerFormatError",
     "LogLineError",
     "LogLoadResult",
+    "OpenListenerError",
     "OtlpHttpReceiver",
     "OtlpReceiver",
     "Partitioning",
@@ -78,6 +94,7 @@ __all__ = [
     "export_parquet",
     "fetch_jaeger_traces",
     "flatten_history",
+    "is_loopback",
     "jaeger_spans_table",
     "jaeger_trace_document",
     "join_host_port",
@@ -95,5 +112,6 @@ __all__ = [
     "run_spans",
     "spans_to_table",
     "synthesize_history_spans",
+    "verify_database",
     "workflow_row",
 ]

@@ -19,37 +19,116 @@ class DatabaseInUseError(RuntimeError):
     """Another process holds the DuckDB file open for writing."""
 
 
+class DatabaseFileError(RuntimeError):
+    """The file is not a DuckDB database, or DuckDB cannot read all of it (truncated, corrupt)."""
+
+
+class DatabasePlaceError(OSError):
+    """The database cannot be created or written where it was asked for (a read-only folder, a file as folder)."""
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _starts_with(path: Path, magic: bytes) -> bool:
+    try:
+        with path.open("rb") as file:
+            return file.read(len(magic)) == magic
+    except OSError:
+        return False
+
+
 def _schema_sql() -> str:
     return files(__package__).joinpath("schema.sql").read_text(encoding="utf-8")
 
 
-def open_database(path: str | Path) -> duckdb.DuckDBPyConnection:
+def open_database(path: str | Path, *, verify: bool | None = None) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) a lens database with the collectors' tables in place.
+
+    Args:
+        verify: read every row of every table first (`verify_database`); None: when the file already existed, so
+            a truncated or corrupt file is reported before anything is read from or written into it.
 
     Raises:
         DatabaseInUseError: another process has the file open for writing (DuckDB allows one writer).
+        DatabaseFileError: the file is not a DuckDB database, or part of it cannot be read.
+        DatabasePlaceError: the file or its folder cannot be created or written.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    existed = path.is_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DatabasePlaceError(
+            f"cannot create the folder for {path} ({err.strerror or err}); choose a --db in a folder you can write"
+        ) from err
+    if existed and _starts_with(path, _SQLITE_MAGIC):
+        # DuckDB would fetch its SQLite extension from the network to attach it: say what the file is instead
+        raise DatabaseFileError(f"{path} is a SQLite database, not a lens (DuckDB) database; check the --db path")
     try:
         conn = duckdb.connect(str(path))
-    except duckdb.IOException as err:
-        message = str(err)
-        if "lock" not in message.lower():
-            raise
-        raise DatabaseInUseError(
-            f"database {path} is in use by {_lock_holder(message)}; stop that process or use another --db"
-        ) from err
-    conn.execute(_schema_sql())
-    # A database created before a column was added gets it here, so every writer can rely on the current shape.
-    present = set(conn.execute("SELECT table_name, column_name FROM information_schema.columns").fetchall())
-    for table, column, definition, fill in ADDED_COLUMNS:
-        if (table, column) in present:
-            continue
-        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
-        if fill is not None:
-            conn.execute(f"UPDATE {table} SET {column} = {fill}")
+    except duckdb.Error as err:
+        raise _open_error(path, err) from err
+    try:
+        if verify or (verify is None and existed):
+            verify_database(conn, path)  # before the schema is touched: nothing is written into a damaged file
+        conn.execute(_schema_sql())
+        # A database created before a column was added gets it here, so every writer can rely on the current shape.
+        present = set(conn.execute("SELECT table_name, column_name FROM information_schema.columns").fetchall())
+        for table, column, definition, fill in ADDED_COLUMNS:
+            if (table, column) in present:
+                continue
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+            if fill is not None:  # filled from what the rows already hold
+                conn.execute(f"UPDATE {table} SET {column} = {fill}")
+    except duckdb.Error as err:
+        conn.close()
+        raise _open_error(path, err) from err
+    except BaseException:
+        conn.close()
+        raise
     return conn
+
+
+def verify_database(conn: duckdb.DuckDBPyConnection, path: str | Path = "the database") -> None:
+    """Read every column of every row of every table, so a block DuckDB cannot read fails here, not later.
+
+    DuckDB checks a block's checksum only when it reads the block, and the analysis turns a failed query into an
+    answer that "cannot" be given: without this a damaged file would be reported on as if it were merely empty.
+
+    Raises:
+        DatabaseFileError: naming the table that cannot be read and DuckDB's reason.
+    """
+    tables = conn.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND NOT internal ORDER BY table_name"
+    ).fetchall()
+    for schema, table in tables:
+        try:
+            conn.execute(f'SELECT count(*), sum(hash(COLUMNS(*))) FROM "{schema}"."{table}"').fetchall()
+        except duckdb.Error as err:
+            raise DatabaseFileError(
+                f"{path} cannot be read in full (table {table}: {_first_line(err)}); it is damaged or truncated: "
+                "restore it, or collect into a new --db"
+            ) from err
+
+
+def _open_error(path: Path, err: duckdb.Error) -> Exception:
+    message = _first_line(err)
+    lowered = message.lower()
+    if "lock" in lowered and isinstance(err, duckdb.IOException):
+        return DatabaseInUseError(
+            f"database {path} is in use by {_lock_holder(str(err))}; stop that process or use another --db"
+        )
+    if "permission denied" in lowered or "read-only file system" in lowered or "cannot open file" in lowered:
+        return DatabasePlaceError(f"cannot open or create {path} for writing ({message}); choose a --db in a "
+                                     "folder you can write")
+    return DatabaseFileError(f"{path} is not a readable lens database ({message}); check the --db path")
+
+
+def _first_line(err: BaseException) -> str:
+    """DuckDB's message without the hints and stack it sometimes appends on further lines."""
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
 def _lock_holder(message: str) -> str:

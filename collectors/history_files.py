@@ -221,12 +221,14 @@ def read_history_protobuf(path: Path, workflow_id: str | None) -> tuple[Workflow
         parsed = json.loads(path.read_bytes())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise HistoryFileError(f"{path}: not valid JSON ({err})") from err
+    except RecursionError as err:  # Python's parser recurses per level; no history nests that deep
+        raise HistoryFileError(f"{path}: not a workflow history (JSON nested too deeply)") from err
     if isinstance(parsed, list):  # some exports are the bare event list
         parsed = {"events": parsed}
     unknown = _unknown_events(parsed)
     try:
         history = WorkflowHistory.from_json(workflow_id or "", parsed)
-    except (ValueError, TypeError, AttributeError, json_format.ParseError) as err:
+    except (ValueError, TypeError, AttributeError, RecursionError, json_format.ParseError) as err:
         raise HistoryFileError(f"{path}: not a workflow history ({err})") from err
     if not history.events:
         raise HistoryFileError(f"{path}: not a workflow history (no events)")

@@ -85,6 +85,8 @@ def load_jaeger_file(writer: BatchWriter, path: str | Path, *, source: str = SPA
         table = jaeger_spans_table(document, source=source)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise JaegerFormatError(f"{path}: not valid JSON ({err})") from err
+    except RecursionError as err:  # Python's parser recurses per level; no trace nests that deep
+        raise JaegerFormatError(f"{path}: not Jaeger JSON (nested too deeply)") from err
     except JaegerFormatError as err:
         raise JaegerFormatError(f"{path}: {err}") from err
     return writer.insert("spans", table)

@@ -134,6 +134,8 @@ def _log_row(raw: bytes, *, first_line: bool) -> dict[str, Any]:
         record = json.loads(decoded, parse_constant=_reject_constant)
     except ValueError as err:  # also UnicodeDecodeError, JSONDecodeError and rejected NaN/Infinity
         raise _BadLine(f"not valid JSON ({err})") from err
+    except RecursionError as err:
+        raise _BadLine("JSON nested too deeply") from err
     if not isinstance(record, dict):
         raise _BadLine(f"not a JSON object but {type(record).__name__}")
 

@@ -303,8 +303,12 @@ class ReceiverCounters:
         self.logs_received = 0
         self.logs_stored = 0
         self.batches_rejected = 0
+        self.batches_busy = 0
+        """Of `batches_rejected`: those refused for load (retryable), not for what they held."""
 
-    def _count(self, signal: Signal = "traces", *, received: int = 0, stored: int = 0, rejected: int = 0) -> None:
+    def _count(
+        self, signal: Signal = "traces", *, received: int = 0, stored: int = 0, rejected: int = 0, busy: int = 0
+    ) -> None:
         with self._lock:
             if signal == "traces":
                 self.spans_received += received
@@ -312,4 +316,5 @@ class ReceiverCounters:
             else:
                 self.logs_received += received
                 self.logs_stored += stored
-            self.batches_rejected += rejected
+            self.batches_rejected += rejected + busy
+            self.batches_busy += busy

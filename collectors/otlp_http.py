@@ -3,7 +3,8 @@
 Built on the standard library's `ThreadingHTTPServer`. Like the gRPC receiver it answers 200 only once the batch is
 committed, and every refusal is an HTTP status with a `google.rpc.Status` body saying why: 400 malformed, 401 no
 or wrong bearer token, 404 unknown path, 411 no Content-Length, 413 too large, 415 unsupported content type,
-503 storage busy (OTLP exporters retry it), 500 anything else. The server keeps serving after each.
+429 with Retry-After when more requests arrive than the writer keeps up with, 503 storage busy (OTLP exporters retry
+both), 500 anything else. The server keeps serving after each.
 """
 
 from __future__ import annotations
@@ -22,7 +23,12 @@ from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from temporal_lens.collectors.addresses import dialable_host, join_host_port
+from temporal_lens.collectors.addresses import (
+    dialable_host,
+    join_host_port,
+    require_token_beyond_loopback,
+)
+from temporal_lens.collectors.admission import StoreAdmission
 from temporal_lens.collectors.db import BatchWriter
 from temporal_lens.collectors.otlp_convert import (
     ReceiverCounters,
@@ -32,7 +38,11 @@ from temporal_lens.collectors.otlp_convert import (
     parse_request,
     store_export,
 )
-from temporal_lens.collectors.otlp_receiver import DEFAULT_MAX_MESSAGE_BYTES, ReceiverBindError
+from temporal_lens.collectors.otlp_receiver import (
+    DEFAULT_MAX_CONCURRENT_EXPORTS,
+    DEFAULT_MAX_MESSAGE_BYTES,
+    ReceiverBindError,
+)
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -45,7 +55,7 @@ _STATUS = {
     "internal": HTTPStatus.INTERNAL_SERVER_ERROR,
 }
 # google.rpc.Code values matching the HTTP statuses, for the Status body.
-_RPC_CODES = {400: 3, 401: 16, 404: 5, 411: 3, 413: 8, 415: 3, 500: 13, 503: 14}
+_RPC_CODES = {400: 3, 401: 16, 404: 5, 411: 3, 413: 8, 415: 3, 429: 8, 500: 13, 503: 14}
 _DRAIN_CHUNK = 1 << 20
 
 
@@ -62,7 +72,10 @@ class OtlpHttpReceiver(ReceiverCounters):
         writer: where spans and log records go; a batch is one transaction, re-sent records are skipped by key.
         host, port: where to listen (loopback by default); port 0 picks a free port (read it from `endpoint`).
         max_body_bytes: largest accepted body, before and after gzip; bigger ones get 413.
+        max_concurrent_requests: requests handled at once (each connection has its own thread); more get 429.
+        admission: how long a request waits for the writer before it gets 429 with Retry-After.
         token: when set, requests must carry `Authorization: Bearer <token>`; others get 401.
+        insecure: listen beyond loopback without a token (refused otherwise: OpenListenerError).
     """
 
     def __init__(
@@ -72,13 +85,21 @@ class OtlpHttpReceiver(ReceiverCounters):
         host: str = "127.0.0.1",
         port: int = 0,
         max_body_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_EXPORTS,
+        admission: StoreAdmission | None = None,
         token: str | None = None,
+        insecure: bool = False,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be 0..65535, got {port}")
+        require_token_beyond_loopback(host, port, token, insecure=insecure, what="OTLP/HTTP receiver")
         if max_body_bytes < 1:
             raise ValueError(f"max_body_bytes must be positive, got {max_body_bytes}")
+        if max_concurrent_requests < 1:
+            raise ValueError(f"max_concurrent_requests must be at least 1, got {max_concurrent_requests}")
         self._writer = writer
+        self._in_flight = threading.BoundedSemaphore(max_concurrent_requests)
+        self._admission = admission or StoreAdmission()
         self._host = host
         self._port = port
         self._max_body_bytes = max_body_bytes
@@ -148,6 +169,18 @@ class _OtlpHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # the name http.server dispatches to
         receiver = self.receiver
+        if not receiver._in_flight.acquire(blocking=False):
+            self._drain()
+            receiver._count(busy=1)
+            self._refuse(_Refused(HTTPStatus.TOO_MANY_REQUESTS, "too many requests at once; retry later"), False)
+            return
+        try:
+            self._export()
+        finally:
+            receiver._in_flight.release()
+
+    def _export(self) -> None:
+        receiver = self.receiver
         json_body = False
         try:
             signal = _PATHS.get(self.path.split("?", 1)[0])
@@ -172,12 +205,18 @@ class _OtlpHandler(BaseHTTPRequestHandler):
                 request = parse_request(signal, body, json_body=json_body)
             except ValueError as err:
                 raise _Refused(HTTPStatus.BAD_REQUEST, str(err)) from err
-            received = count_records(signal, request)
-            receiver._count(signal, received=received)
-            try:
-                stored = store_export(receiver._writer, signal, request)
-            except StoreError as err:
-                raise _Refused(_STATUS[err.kind], str(err)) from err
+            with receiver._admission.slot() as admitted:
+                if not admitted:
+                    receiver._count(busy=1)
+                    self._refuse(_Refused(HTTPStatus.TOO_MANY_REQUESTS, "the receiver is busy writing; retry later"),
+                                 json_body)
+                    return
+                received = count_records(signal, request)
+                receiver._count(signal, received=received)
+                try:
+                    stored = store_export(receiver._writer, signal, request)
+                except StoreError as err:
+                    raise _Refused(_STATUS[err.kind], str(err)) from err
             receiver._count(signal, stored=stored)
             response = _RESPONSES[signal]()
             self._reply(HTTPStatus.OK, b"{}" if json_body else response.SerializeToString(), json_body)
@@ -230,6 +269,8 @@ class _OtlpHandler(BaseHTTPRequestHandler):
         else:
             body = status.SerializeToString()
         extra = {"WWW-Authenticate": "Bearer"} if refused.status == HTTPStatus.UNAUTHORIZED else {}
+        if refused.status == HTTPStatus.TOO_MANY_REQUESTS:
+            extra["Retry-After"] = self.receiver._admission.retry_after_header()
         self._reply(refused.status, body, json_body, extra)
 
     def _reply(self, status: HTTPStatus, body: bytes, json_body: bool, extra: dict[str, str] | None = None) -> None:

@@ -16,7 +16,12 @@ import grpc
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from temporal_lens.collectors.addresses import dialable_host, join_host_port
+from temporal_lens.collectors.addresses import (
+    dialable_host,
+    join_host_port,
+    require_token_beyond_loopback,
+)
+from temporal_lens.collectors.admission import RETRY_INFO_KEY, StoreAdmission
 from temporal_lens.collectors.db import BatchWriter
 from temporal_lens.collectors.otlp_convert import (
     SPANS_SCHEMA,
@@ -31,6 +36,8 @@ from temporal_lens.collectors.otlp_convert import (
 
 # OTLP's own exporters default to 4 MiB messages; a slow service flushing a long backlog can exceed that.
 DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+DEFAULT_MAX_CONCURRENT_EXPORTS = 16
+"""Exports held at once; with the message limit, what bounds a receiver's memory under any number of exporters."""
 
 _METHODS: dict[str, tuple[Signal, type]] = {
     "opentelemetry.proto.collector.trace.v1.TraceService": ("traces", ExportTraceServiceResponse),
@@ -60,13 +67,19 @@ def _export_handler(root: OtlpReceiver, signal: Signal, response_type: type) -> 
         except ValueError as err:
             root._count(rejected=1)
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
-        received = count_records(signal, request)
-        root._count(signal, received=received)
-        try:
-            stored = store_export(root._writer, signal, request)
-        except StoreError as err:
-            root._count(rejected=1)
-            context.abort(_STATUS[err.kind], str(err))
+        with root._admission.slot() as admitted:
+            if not admitted:
+                root._count(busy=1)
+                context.set_trailing_metadata(((RETRY_INFO_KEY, root._admission.retry_info()),))
+                context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                              f"the receiver is busy writing; retry in {root._admission.retry_after:g}s")
+            received = count_records(signal, request)
+            root._count(signal, received=received)
+            try:
+                stored = store_export(root._writer, signal, request)
+            except StoreError as err:
+                root._count(rejected=1)
+                context.abort(_STATUS[err.kind], str(err))
         root._count(signal, stored=stored)
         return response_type()
 
@@ -82,11 +95,17 @@ class OtlpReceiver(ReceiverCounters):
         writer: where spans and log records go; a batch is one transaction, re-sent records are skipped by key.
         host, port: where to listen (loopback by default); port 0 picks a free port (read it from `endpoint`).
         max_workers: concurrent Export calls; inserts still serialize on the writer.
+        max_concurrent_exports: Exports held at once (running or queued for a worker); gRPC answers more with
+            RESOURCE_EXHAUSTED, which OTLP exporters retry. With `max_message_bytes` it bounds the memory requests
+            take, however many exporters there are.
+        admission: how long an Export waits for the writer before it is refused with RESOURCE_EXHAUSTED and a
+            RetryInfo saying when to come back.
         max_message_bytes: largest accepted request; bigger ones get RESOURCE_EXHAUSTED from gRPC itself.
         token: when set, calls must carry metadata `authorization: Bearer <token>`; others get UNAUTHENTICATED.
+        insecure: listen beyond loopback without a token (refused otherwise: OpenListenerError).
 
     Counters (`spans_received`, `spans_stored`, `logs_received`, `logs_stored`, `batches_rejected`) are updated
-    as Exports finish. gzip-compressed requests are accepted (gRPC decompresses them).
+    as Exports finish (`batches_busy`: refused for load). gzip-compressed requests are accepted.
     """
 
     def __init__(
@@ -96,16 +115,24 @@ class OtlpReceiver(ReceiverCounters):
         host: str = "127.0.0.1",
         port: int = 0,
         max_workers: int = 4,
+        max_concurrent_exports: int = DEFAULT_MAX_CONCURRENT_EXPORTS,
+        admission: StoreAdmission | None = None,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         token: str | None = None,
+        insecure: bool = False,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be 0..65535, got {port}")
+        require_token_beyond_loopback(host, port, token, insecure=insecure, what="OTLP/gRPC receiver")
         if max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, got {max_workers}")
         if max_message_bytes < 1:
             raise ValueError(f"max_message_bytes must be positive, got {max_message_bytes}")
+        if max_concurrent_exports < max_workers:
+            raise ValueError(f"max_concurrent_exports ({max_concurrent_exports}) must be at least max_workers")
         self._writer = writer
+        self._max_concurrent_exports = max_concurrent_exports
+        self._admission = admission or StoreAdmission()
         self._host = host
         self._port = port
         self._max_workers = max_workers
@@ -125,6 +152,7 @@ class OtlpReceiver(ReceiverCounters):
             raise RuntimeError("receiver already started")
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="otlp-receiver"),
+            maximum_concurrent_rpcs=self._max_concurrent_exports,
             options=[
                 ("grpc.max_receive_message_length", self._max_message_bytes),
                 # gRPC sets SO_REUSEPORT by default, which lets a second receiver share a busy port and silently
@@ -191,4 +219,11 @@ def _bind_error(host: str, port: int) -> ReceiverBindError:
     return ReceiverBindError(errno.EADDRNOTAVAIL, f"cannot start OTLP receiver: gRPC could not bind {address}")
 
 
-__all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "SPANS_SCHEMA", "OtlpReceiver", "ReceiverBindError", "spans_to_table"]
+__all__ = [
+    "DEFAULT_MAX_CONCURRENT_EXPORTS",
+    "DEFAULT_MAX_MESSAGE_BYTES",
+    "SPANS_SCHEMA",
+    "OtlpReceiver",
+    "ReceiverBindError",
+    "spans_to_table",
+]

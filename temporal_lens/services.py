@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -10,7 +11,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from temporal_lens.stack import describe_exit
+
 SERVICES = ("orders", "payments", "shipping")
+_EXCEPTION_LINES = 2
+"""A dying exception's message may run over a line or two after its type; more output after it is other output."""
+_LOG_RECORD = re.compile(r"(DEBUG|INFO|WARNING|ERROR|CRITICAL)\b|\{|\d{4}-\d\d-\d\d")
+"""The start of a log record (logging's default format, JSON, a timestamp): the process went on after the traceback."""
 
 
 class ServiceError(RuntimeError):
@@ -76,11 +83,17 @@ class ServiceProcesses:
         return killed_at, datetime.now(UTC)
 
     def check_alive(self) -> None:
+        """Raise ServiceError for a service that exited outside the plan: one line naming it, how it ended and where
+        its output is, then the end of that output when it explains the exit (the traceback it died with)."""
         for service, process in list(self.processes.items()):
             if service not in self._restarting and process.poll() is not None:
-                tail = self.output_path(service).read_text(errors="replace").splitlines()[-15:]
+                output = self.output_path(service)
+                cause = _exit_cause(output.read_text(errors="replace")) if process.returncode > 0 else []
                 raise ServiceError(
-                    f"the {service} service exited with code {process.returncode}; last output:\n" + "\n".join(tail)
+                    f"the {service} service (pid {process.pid}) {describe_exit(process.returncode)} outside the "
+                    f"study's plan; the other processes were stopped and what was collected is kept; see {output}, "
+                    "then run the study again"
+                    + "".join(f"\n  {line}" for line in cause)
                 )
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -100,3 +113,26 @@ class ServiceProcesses:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def _exit_cause(output: str, most: int = 15) -> list[str]:
+    """The lines of a dead process's output that say why it exited: the traceback it ended with.
+
+    A worker's output also holds ordinary tracebacks (an activity's failed attempt, logged as a warning); only one
+    the output ends with is the cause. Without such a traceback, nothing: the output is in the file named.
+    """
+    lines = output.rstrip().splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
+    if not starts:
+        return []
+    block = lines[starts[-1]:]
+    # the exception line is the first unindented one after the frames; a traceback followed by more output is
+    # one the process logged and lived on after
+    ends = [i for i, line in enumerate(block) if i and line and not line[0].isspace()]
+    if not ends:
+        return []
+    after = block[ends[0] + 1:]
+    if len(after) > _EXCEPTION_LINES or any(_LOG_RECORD.match(line) for line in after):
+        return []
+    return block[-most:]
+

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -153,14 +155,25 @@ class DevServer:
             f"see {self.log_path}"
         )
 
+    def check_alive(self) -> None:
+        """Raise StackError when the server has exited since it started (killed, crashed), naming its log."""
+        process = self._process
+        if process is None or process.poll() is None:
+            return
+        raise StackError(
+            f"the Temporal dev server (pid {process.pid}) {describe_exit(process.returncode)} while the study ran; "
+            f"see {self.log_path}, then run the study again"
+        )
+
     def stop(self, timeout: float = 15.0) -> None:
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
-            process.terminate()
+            # its own session (so a terminal's Ctrl-C reaches it only through us): signal the whole group
+            _signal_group(process, signal.SIGTERM)
             try:
                 process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                process.kill()
+                _signal_group(process, signal.SIGKILL)
                 process.wait()
         if self._log_file is not None:
             self._log_file.close()
@@ -171,6 +184,21 @@ class DevServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def describe_exit(returncode: int) -> str:
+    """`exited with code 3` or `was killed by SIGKILL`, from a Popen return code."""
+    if returncode < 0:
+        try:
+            return f"was killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"was killed by signal {-returncode}"
+    return f"exited with code {returncode}"
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone: a zombie's group is empty
+        os.killpg(process.pid, signum)
 
 
 def _tail(path: Path, lines: int = 20) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ from temporal_lens.analysis import (
     store_settings,
     write_report,
 )
+from temporal_lens.bridge import DOCKER_BRIDGE, resolve_listen_host
 from temporal_lens.collectors import (
     BatchWriter,
     CollectProgress,
@@ -35,7 +37,9 @@ from temporal_lens.collectors import (
     synthesize_history_spans,
 )
 from temporal_lens.interceptors import LensPlugin, configure_telemetry
+from temporal_lens.interrupts import raise_if_stopped, stop_requested
 from temporal_lens.progress import StudyProgress
+from temporal_lens.run_status import RunStatus
 from temporal_lens.sample_app.call_timer import CallTimer
 from temporal_lens.sample_app.codec import data_converter, write_key_file
 from temporal_lens.sample_app.driver import (
@@ -68,19 +72,25 @@ class ExternalStack:
     Args:
         temporal_address: the Temporal frontend, host:port.
         otlp_endpoint: where the services and the driver export spans and logs (the collector), host:port.
-        receive_grpc: where this process's OTLP receiver listens so the collector can forward to it, host:port.
+        receive_grpc: where this process's OTLP receiver listens so the collector can forward to it, host:port;
+            host `docker-bridge` is docker0's address (what the collector's `host.docker.internal` reaches), or
+            loopback when there is none.
+        token: the bearer token the collector must send (`Authorization: Bearer <token>`); None: a new one for
+            each run, written to `<run folder>/otlp-token` for handing to the collector.
         ui_url: the Temporal Web UI, only printed.
     """
 
     temporal_address: str = "127.0.0.1:7233"
     namespace: str = "default"
     otlp_endpoint: str = "127.0.0.1:4317"
-    receive_grpc: str = "0.0.0.0:14317"
+    receive_grpc: str = f"{DOCKER_BRIDGE}:14317"
     ui_url: str | None = "http://127.0.0.1:8080"
+    token: str | None = field(default=None, repr=False)
 
     def receiver_bind(self) -> tuple[str, int]:
-        """`receive_grpc` as (host, port); raises ValueError when it is not host:port."""
-        return parse_host_port(self.receive_grpc, option="receive_grpc")
+        """`receive_grpc` as (host, port), `docker-bridge` resolved; raises ValueError when it is not host:port."""
+        host, port = parse_host_port(self.receive_grpc, option="receive_grpc")
+        return resolve_listen_host(host)[0], port
 
 
 DELETION_WAIT_ENV = "TEMPORAL_LENS_DELETION_WAIT"
@@ -124,11 +134,23 @@ class StudyOptions:
     """Run against this stack instead of starting a dev server; None: the embedded stack."""
 
 
+TOKEN_ENV = "TEMPORAL_LENS_OTLP_TOKEN"
+"""Holds the token for `study --external` and, in docker-compose.yml, for the collector that sends it."""
+TOKEN_FILE = "otlp-token"
+
+_DOING = {"stack": "starting the stack", "driving": "driving the orders", "collecting": "collecting the sources",
+          "scoring": "scoring the matrix"}
+
+
 @dataclass
 class StudyResult:
     run_dir: Path
     db_path: Path
     cells: list[Cell]
+
+
+class RunFolderError(OSError):
+    """The run folder cannot be created under the runs folder the user gave (read-only, not a folder)."""
 
 
 def new_run_dir(runs_dir: Path) -> Path:
@@ -137,13 +159,18 @@ def new_run_dir(runs_dir: Path) -> Path:
     while run_dir.exists():
         suffix += 1
         run_dir = runs_dir / f"{stamp}-{suffix}"
-    run_dir.mkdir(parents=True)
+    try:
+        run_dir.mkdir(parents=True)
+    except OSError as err:
+        raise RunFolderError(f"cannot create a run folder in {runs_dir} ({err.strerror or err}); give --runs-dir "
+                             "a folder you can write") from err
     return run_dir.resolve()
 
 
 def run_study(options: StudyOptions, console: Console | None = None) -> StudyResult:
     console = console or Console(soft_wrap=True)
     run_dir = new_run_dir(Path(options.runs_dir))
+    status = RunStatus(run_dir)
     db_path = run_dir / "lens.duckdb"
     plans = plan_orders(options.orders, seed=options.seed, run_tag=run_dir.name.replace("-", ""),
                         scenarios=options.scenarios, cases=options.cases)
@@ -156,14 +183,19 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
     if options.concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {options.concurrency}")
     timeout = options.timeout if options.timeout is not None else scenario_timeout(len(plans), options.concurrency)
+    token = _receiver_token(external, run_dir, console)
     conn = open_database(db_path)
     writer = BatchWriter(conn)
     conn.execute(ground_truth_schema())
     progress = StudyProgress(console, orders=len(plans), deleted=sum(p.scenario == "deleted" for p in plans))
     progress.start()
+    ending: tuple[str, dict[str, str]] = ("failed", {})
     try:
         with contextlib.ExitStack() as stack:
+            raise_if_stopped()
+            status.enter("stack")
             history_query = None
+            server = None
             if external is None:
                 server = stack.enter_context(DevServer(run_dir, headless=options.headless))
                 address, namespace = server.address, server.namespace
@@ -179,7 +211,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
                                  f'StartTime >= "{since.strftime("%Y-%m-%dT%H:%M:%SZ")}"')
                 console.print(f"External Temporal at [bold]{address}[/] (namespace {namespace})"
                               + (f", Web UI at [bold]{external.ui_url}[/]" if external.ui_url else ""))
-            receiver = stack.enter_context(OtlpReceiver(writer, host=receiver_host, port=receiver_port))
+            receiver = stack.enter_context(OtlpReceiver(writer, host=receiver_host, port=receiver_port, token=token))
             console.print(f"OTLP receiver at [bold]{receiver.endpoint}[/] writing into {db_path}")
             export_to = receiver.endpoint if external is None else external.otlp_endpoint
             if external is not None:
@@ -195,16 +227,22 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
             )
             calls = CallTimer()
             drive_began = time.monotonic()
+            raise_if_stopped()
+            status.enter("driving")
             try:
-                scenario = asyncio.run(_drive(
-                    address, namespace, plans, services, fault_plan, codec_key,
-                    dict(timeout=timeout, concurrency=options.concurrency, deletion_wait=options.deletion_wait,
-                         calls=calls, progress=progress.advance),
-                    lambda: progress.update("spans", completed=receiver.spans_stored),
-                ))
+                with _blaming_a_dead_server(server):
+                    scenario = asyncio.run(_drive(
+                        address, namespace, plans, services, fault_plan, codec_key,
+                        dict(timeout=timeout, concurrency=options.concurrency, deletion_wait=options.deletion_wait,
+                             calls=calls, progress=progress.advance),
+                        lambda: progress.update("spans", completed=receiver.spans_stored),
+                        server,
+                    ))
             finally:
                 telemetry.shutdown()
                 calls.write(run_dir / DRIVER_CALLS_FILE)
+            raise_if_stopped()
+            status.enter("collecting")
             console.print(f"Drove {len(plans)} orders in {time.monotonic() - drive_began:.1f} s", highlight=False)
             services.stop()  # flushes every service's spans into the receiver (or the collector) before it stops
             if external is not None:
@@ -214,7 +252,9 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
                                   f"receiver (listening on {external.receive_grpc})?[/]")
             # The ground truth is written after collection: what it says of each deleted run is what the server
             # held just before the histories were read.
-            collected = asyncio.run(_collect_history(address, namespace, writer, history_query, scenario, progress))
+            with _blaming_a_dead_server(server):
+                collected = asyncio.run(
+                    _collect_history(address, namespace, writer, history_query, scenario, progress))
             calls.write(run_dir / DRIVER_CALLS_FILE)
             console.print(calls.summary(), highlight=False)
             for table_name, table in ground_truth_tables(scenario).items():
@@ -242,10 +282,13 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
                 console.print(f"[yellow]skipped log line: {error}[/]")
         load_sqlite_table(writer, run_dir / "app_orders.sqlite", "orders", into="app_orders")
 
+        raise_if_stopped()
+        status.enter("scoring")
         cells = score_answers(conn)
         questions = len({c.question for c in cells})
         progress.update("scored", completed=questions, total=2 * questions)
         retained = score_answers(conn, scope=RETAINED)
+        raise_if_stopped()  # a query the signal cut short may have been scored as a failed answer
         progress.update("scored", completed=2 * questions)
         progress.stop()
         console.print(render_matrix(cells))
@@ -255,15 +298,62 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
         report_html, report_md = write_report(conn, run_dir / "report.html", cells=cells, retained=retained)
         console.print(f"Report: {report_html}", soft_wrap=True, highlight=False, markup=False)
         console.print(f"Summary: {report_md}", soft_wrap=True, highlight=False, markup=False)
+        raise_if_stopped()
+        ending = ("complete", {})
+    except BaseException as err:
+        stop = stop_requested()
+        if stop is not None or isinstance(err, KeyboardInterrupt):  # whatever a signal's exception became on the way
+            ending = ("interrupted", {"signal": stop.name if stop is not None else "SIGINT"})
+        else:
+            ending = ("failed", {"error": (str(err).strip().splitlines() or [type(err).__name__])[0]})
+        raise
     finally:
         progress.stop()
-        conn.close()
+        conn.close()  # rolls back a batch cut short: the file holds exactly what was committed
+        status.finish(ending[0], **ending[1])
+        if ending[0] != "complete":
+            console.print(f"Run folder: {run_dir} ({ending[0]} while {_DOING[status.phase or 'stack']}; "
+                          f"{status.path.name} says so, the database holds what was committed)",
+                          soft_wrap=True, highlight=False, markup=False)
     console.print(f"Run folder: {run_dir}", soft_wrap=True, highlight=False, markup=False)
     return StudyResult(run_dir, db_path, cells)
 
 
+def _receiver_token(external: ExternalStack | None, run_dir: Path, console: Console) -> str | None:
+    """The bearer token the external collector must send; None for the embedded stack (its receiver is loopback).
+
+    Made per run unless given, and then kept only in `otlp-token` (owner-readable): never printed or logged.
+    """
+    if external is None:
+        return None
+    note = resolve_listen_host(parse_host_port(external.receive_grpc, option="receive_grpc")[0])[1]
+    if note:
+        console.print(f"[yellow]{note}[/]")
+    if external.token:
+        return external.token
+    token = secrets.token_urlsafe(32)
+    token_file = run_dir / TOKEN_FILE
+    token_file.touch(mode=0o600)
+    token_file.write_text(token + "\n", encoding="utf-8")
+    console.print(f"The receiver takes only requests with this run's token (in {token_file}): give it to the "
+                  f"collector, e.g. `{TOKEN_ENV}=$(cat {token_file}) docker compose up -d otel-collector`",
+                  soft_wrap=True, highlight=False, markup=False)
+    return token
+
+
+@contextlib.contextmanager
+def _blaming_a_dead_server(server: DevServer | None) -> Iterator[None]:
+    """A call that failed because the dev server died (a refused connection, a reset stream) reports the server."""
+    try:
+        yield
+    except Exception:
+        if server is not None:
+            server.check_alive()
+        raise
+
+
 async def _drive(address, namespace, plans, services: ServiceProcesses, fault_plan, codec_key, settings: dict,
-                 on_tick=lambda: None):
+                 on_tick=lambda: None, server: DevServer | None = None):
     """Run the scenario (`settings`: run_scenario's keyword arguments) while watching that every service lives;
     `on_tick` is called on each watch (twice a second)."""
     client = await Client.connect(address, namespace=namespace, plugins=[LensPlugin()],
@@ -274,6 +364,8 @@ async def _drive(address, namespace, plans, services: ServiceProcesses, fault_pl
 
     async def watch_services() -> None:
         while True:
+            if server is not None:
+                server.check_alive()
             services.check_alive()
             on_tick()
             await asyncio.sleep(0.5)
@@ -285,6 +377,8 @@ async def _drive(address, namespace, plans, services: ServiceProcesses, fault_pl
     watcher.cancel()
     if driver not in done:
         driver.cancel()
+        # wait for the orders' tasks to unwind, so none is left for asyncio.run to cancel (and log) on the way out
+        await asyncio.gather(driver, return_exceptions=True)
         watcher.result()  # raises the service's failure
     return driver.result()
 

@@ -137,3 +137,37 @@ def test_collector_fans_out_to_jaeger_and_to_the_studys_receiver(services, colle
                 assert component in collector[kind], f"{kind} {component} is used but not defined"
     for extension in collector["service"].get("extensions", []):
         assert extension in collector["extensions"]
+
+
+def _study_envvar(option: str) -> str:
+    from typing import get_args, get_type_hints
+
+    from temporal_lens.cli import study
+
+    hint = get_type_hints(study, include_extras=True)[option]
+    (info,) = [a for a in get_args(hint) if hasattr(a, "envvar")]
+    return info.envvar
+
+
+def test_the_collector_sends_the_token_the_study_reads_from_the_same_variable(services, collector) -> None:
+    variable = _study_envvar("otlp_token")
+    exporter = next(e for e in collector["exporters"].values() if e["endpoint"].startswith("host.docker.internal:"))
+    assert exporter["headers"] == {"authorization": f"Bearer ${{env:{variable}}}"}
+    # compose hands the host's variable to the collector, and refuses to start without it (`:?`) rather than let
+    # the collector send an empty token
+    passed = services["otel-collector"]["environment"][variable]
+    assert re.fullmatch(rf"\$\{{{variable}:\?[^}}]+\}}", passed), passed
+    assert all(variable not in str(s.get("environment", {})) for n, s in services.items() if n != "otel-collector")
+
+
+def test_every_published_port_is_on_the_hosts_loopback_only(services) -> None:
+    for name, service in services.items():
+        for entry in service.get("ports", []):
+            assert str(entry).startswith("127.0.0.1:"), f"{name} publishes {entry} on every interface"
+
+
+def test_the_studys_receiver_listens_on_the_docker_bridge_not_every_interface() -> None:
+    from temporal_lens.bridge import DOCKER_BRIDGE
+
+    host = _study_defaults()["receive_grpc"].rpartition(":")[0]
+    assert host == DOCKER_BRIDGE

@@ -1,14 +1,16 @@
 """`temporal-lens study --external` against a Temporal server it did not start.
 
 No Docker here, so the "external" stack is a dev server this test starts, and the services export straight to the
-study's own receiver (what the collector would forward to). That runs every external-mode code path: no server
-started by the study, services pointed at a given OTLP endpoint, the receiver bound where it was told, history
-collected only for this study's runs.
+study's own receiver (what the collector would forward to), sending the run's token the way the collector does
+(`authorization: Bearer <token>`, here through OTEL_EXPORTER_OTLP_HEADERS). That runs every external-mode code path:
+no server started by the study, services pointed at a given OTLP endpoint, the receiver bound where it was told and
+taking only the token, history collected only for this study's runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import uuid
@@ -23,6 +25,7 @@ from temporal_lens.cli import app
 from temporal_lens.stack import DevServer, free_port
 
 SCENARIO_KINDS = ("happy", "retry", "decline")
+TOKEN = "external-study-token-4b1d"
 
 
 async def _start_unrelated_workflow(address: str) -> str:
@@ -51,16 +54,18 @@ def external_run(tmp_path_factory: pytest.TempPathFactory):
             text=True,
             timeout=400,
             check=False,
+            env={**os.environ, "TEMPORAL_LENS_OTLP_TOKEN": TOKEN,
+                 "OTEL_EXPORTER_OTLP_HEADERS": f"authorization=Bearer%20{TOKEN}"},
         )  # fmt: skip
         assert completed.returncode == 0, completed.stdout + completed.stderr
         (run_dir,) = list(runs.iterdir())
-        yield run_dir, completed.stdout, server, unrelated, receiver
+        yield run_dir, completed.stdout, server, unrelated, receiver, completed.stderr
 
 
 @pytest.mark.server
 @pytest.mark.study
 def test_no_dev_server_is_started_and_the_given_addresses_are_used(external_run) -> None:
-    run_dir, stdout, server, _, receiver = external_run
+    run_dir, stdout, server, _, receiver, _ = external_run
     assert f"External Temporal at {server.address}" in stdout
     assert f"OTLP receiver at {receiver}" in stdout
     assert stdout.strip().splitlines()[-1] == f"Run folder: {run_dir}"
@@ -71,7 +76,7 @@ def test_no_dev_server_is_started_and_the_given_addresses_are_used(external_run)
 @pytest.mark.server
 @pytest.mark.study
 def test_every_order_is_in_every_source_and_only_this_studys_runs_are_collected(external_run) -> None:
-    run_dir, _, _, unrelated, _ = external_run
+    run_dir, _, _, unrelated, _, _ = external_run
     with duckdb.connect(str(run_dir / "lens.duckdb"), read_only=True) as db:
         orders = db.sql("SELECT workflow_id, scenario FROM ground_truth").fetchall()
         assert sorted(s for _, s in orders) == sorted(SCENARIO_KINDS)
@@ -96,3 +101,17 @@ def test_bad_receiver_address_is_bad_usage(tmp_path: Path) -> None:
     completed = CliRunner().invoke(app, args, prog_name="temporal-lens")
     assert completed.exit_code == 2, completed.stdout + completed.stderr
     assert "--receive-grpc" in completed.stderr
+
+
+@pytest.mark.server
+@pytest.mark.study
+def test_the_token_is_never_written_into_logs_the_report_or_the_output(external_run) -> None:
+    run_dir, stdout, *_, stderr = external_run
+    assert TOKEN not in stdout + stderr
+    for path in run_dir.rglob("*"):
+        if path.is_file() and path.name != "lens.duckdb":
+            assert TOKEN.encode() not in path.read_bytes(), path
+    with duckdb.connect(str(run_dir / "lens.duckdb"), read_only=True) as db:
+        for (table,) in db.sql("SELECT table_name FROM duckdb_tables()").fetchall():
+            hits = db.execute(f"SELECT count(*) FROM {table} t WHERE CAST(t AS VARCHAR) LIKE ?", [f"%{TOKEN}%"])
+            assert hits.fetchall()[0][0] == 0, table

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +12,8 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     import duckdb
+
+    from temporal_lens.interrupts import StopRequest
 
 BAD_INPUT, FAILURE = 2, 1
 """Exit codes besides 0: bad usage or input (the user can fix the command), and failure (something else broke)."""
@@ -28,7 +28,10 @@ Failures = Mapping[type[BaseException], int]
 
 
 def _fail(message: str, code: int) -> typer.Exit:
-    err_console.print(f"[red]error:[/] {message}")
+    from rich.markup import escape
+
+    # escaped: a message quoting a file or a library's error can hold brackets rich would take for markup
+    err_console.print(f"[red]error:[/] {escape(message)}")
     return typer.Exit(code)
 
 
@@ -50,16 +53,17 @@ def _database(
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """The lens database, closed on the way out; failures inside map to exit codes as `_exits` maps them.
 
-    Commands that only read it pass `must_exist`: they refuse to create an empty database at a mistyped path.
+    Commands that only read it pass `must_exist`: they refuse to create an empty database at a mistyped path. A file
+    that is not a DuckDB database, or one DuckDB cannot read in full, is bad input (exit 2) for every command.
     """
     if must_exist and not db.is_file():
         raise _fail(f"no lens database at {db} (run `temporal-lens study` or a collector first)", BAD_INPUT)
     # imported here, as every part a command needs: `--help` and bad usage stay free of duckdb and pyarrow
-    from temporal_lens.collectors import DatabaseInUseError, open_database
+    from temporal_lens.collectors import DatabaseFileError, DatabaseInUseError, DatabasePlaceError, open_database
 
     try:
         conn = open_database(db)
-    except DatabaseInUseError as err:
+    except (DatabaseInUseError, DatabaseFileError, DatabasePlaceError) as err:
         raise _fail(str(err), BAD_INPUT) from err
     try:
         with _exits(failures or {}, context=context):
@@ -84,8 +88,20 @@ def _check_paths_exist(paths: list[Path], *, files_only: bool = False) -> None:
         raise _fail(f"no such {'file' if files_only else 'file or folder'}: {', '.join(missing)}", BAD_INPUT)
 
 
-def _wait_for_interrupt() -> None:
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    stop.wait()
+@contextmanager
+def _stopped_cleanly(what: str, stopped: str) -> Iterator[StopRequest]:
+    """Within: the first SIGTERM or SIGINT unwinds everything entered inside (children stopped, receivers drained,
+    the database closed), or ends `StopRequest.wait()`. On the way out a signal means exit code 128 + its number
+    (130, 143) and one line: `<what> stopped by SIGTERM; <stopped>`.
+    """
+    from temporal_lens.interrupts import stop_on_signals
+
+    with stop_on_signals() as stop:
+        try:
+            yield stop
+        except (Exception, KeyboardInterrupt):  # typer.Exit too: a wait a signal cut short may fail on its own
+            if stop.signum is None:
+                raise
+        if stop.signum is not None:
+            err_console.print(f"{what} stopped by {stop.name}; {stopped}", highlight=False, markup=False)
+            raise typer.Exit(stop.exit_code)

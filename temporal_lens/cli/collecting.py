@@ -16,6 +16,7 @@ from temporal_lens.cli._common import (
     _check_paths_exist,
     _database,
     _fail,
+    _stopped_cleanly,
     console,
     err_console,
 )
@@ -36,7 +37,8 @@ def collect_history(
 ) -> None:
     """Fetch workflow histories from a Temporal server (or JSON files) into `history_events` and `workflows`.
 
-    From a server, collection is incremental: closed runs already in the database are skipped.
+    From a server, collection is incremental: closed runs already in the database are skipped. SIGTERM or SIGINT
+    stops it with what was committed kept (exit 143 or 130); run it again to fetch the rest.
     """
     if files:
         _load_history_files(db, files, namespace)
@@ -48,8 +50,12 @@ def collect_history(
 
     from temporal_lens.collectors import BatchWriter, CollectProgress, collect_histories
 
-    with _database(db, failures=dict.fromkeys((RuntimeError, RPCError), FAILURE),
-                   context=f"could not collect from {address}: ") as conn:
+    with (
+        # a run whose events were committed is complete in the database; the next collect fetches the rest
+        _stopped_cleanly("collecting", f"every history fetched so far is committed into {db}"),
+        _database(db, failures=dict.fromkeys((RuntimeError, RPCError), FAILURE),
+                  context=f"could not collect from {address}: ") as conn,
+    ):
         bar = Progress(
             TextColumn("histories"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
             TimeElapsedColumn(), console=err_console, transient=True,
@@ -103,8 +109,10 @@ def collect_logs(
     with _database(db) as conn:
         results = load_log_files(BatchWriter(conn), paths)
     errors = [error for result in results for error in result.errors]
+    from rich.markup import escape
+
     for error in errors:
-        err_console.print(f"[yellow]{error}[/]")
+        err_console.print(f"[yellow]{escape(str(error))}[/]")  # a quoted bad value may hold brackets
     console.print(f"loaded {sum(r.loaded for r in results)} log records from {len(results)} file(s)")
     if errors:
         raise typer.Exit(BAD_INPUT)
@@ -133,13 +141,24 @@ def collect_jaeger(
         raise _fail("--url needs --service", BAD_INPUT)
     window = _parse_duration(since, "--since")
     _check_paths_exist(file or [], files_only=True)
+    bad_files: list[str] = []
     with _database(db, failures={JaegerFormatError: BAD_INPUT, JaegerApiError: FAILURE}) as conn:
         writer = BatchWriter(conn)
-        if file:
-            stored = sum(load_jaeger_file(writer, path) for path in file)
-        else:
+        stored = 0
+        if url:
             stored = collect_jaeger_api(writer, url, service=service, since=window, limit=limit)
+        for path in file or []:  # a bad file is reported and the good ones around it still load
+            try:
+                stored += load_jaeger_file(writer, path)
+            except JaegerFormatError as err:
+                bad_files.append(str(err))
+    from rich.markup import escape
+
+    for error in bad_files:
+        err_console.print(f"[red]error:[/] {escape(error)}")
     console.print(f"stored {stored} spans into {db}")
+    if bad_files:
+        raise typer.Exit(BAD_INPUT)
 
 
 def _parse_duration(text: str, option: str) -> timedelta:

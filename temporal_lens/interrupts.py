@@ -1,0 +1,109 @@
+"""SIGTERM and SIGINT as one exception the main thread unwinds through, once, so every `finally` and `__exit__`
+on the way out (children stopped, receivers drained, the database closed) runs to its end.
+
+Python's own SIGINT handling is not enough for a long-running command: a process started in the background by a
+non-interactive shell inherits SIGINT ignored (so `kill -INT` did nothing), SIGTERM's default ends the process
+without unwinding (so children outlived it), and a second Ctrl-C during clean-up interrupts the clean-up itself.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import FrameType
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(KeyboardInterrupt):
+    """The process was asked to stop by `signum`; a KeyboardInterrupt, so code that handles Ctrl-C handles it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        """The shell's code for a process ended by this signal: 130 for SIGINT, 143 for SIGTERM."""
+        return 128 + self.signum
+
+
+@dataclass
+class StopRequest:
+    """What `stop_on_signals` saw: the first stop signal (None until one came)."""
+
+    signum: int | None = None
+    holding: bool = False
+    """While set, a signal is only recorded: clean-up that has begun is never cut short."""
+    arrived: threading.Event | None = None
+
+    @property
+    def name(self) -> str | None:
+        return None if self.signum is None else signal.Signals(self.signum).name
+
+    @property
+    def exit_code(self) -> int | None:
+        return None if self.signum is None else 128 + self.signum
+
+    def hold(self) -> None:
+        """From now on signals are recorded, never raised: call it when clean-up starts."""
+        self.holding = True
+
+    def wait(self) -> int:
+        """Block until a stop signal arrives (handlers record it instead of raising); returns the signal number."""
+        self.hold()
+        assert self.arrived is not None
+        self.arrived.wait()
+        assert self.signum is not None
+        return self.signum
+
+
+_active: list[StopRequest] = []
+"""The requests of the `stop_on_signals` blocks the process is in, innermost last."""
+
+
+def stop_requested() -> StopRequest | None:
+    """The innermost `stop_on_signals` request that has seen a signal, if any.
+
+    For code that must tell a failure a signal caused from any other: a library can turn the exception raised in
+    its call into its own (DuckDB reports "Query interrupted"), or catch it and carry on.
+    """
+    return next((request for request in reversed(_active) if request.signum is not None), None)
+
+
+def raise_if_stopped() -> None:
+    """Raise `Interrupted` when a signal came that something on the way swallowed; call it between steps."""
+    request = stop_requested()
+    if request is not None and request.signum is not None:
+        raise Interrupted(request.signum)
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[StopRequest]:
+    """Within: the first SIGTERM or SIGINT raises `Interrupted` in the main thread (unless `hold()` was called);
+    any later one is recorded and ignored. The previous handlers are back on the way out."""
+    request = StopRequest(arrived=threading.Event())
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        first = request.signum is None
+        if first:
+            request.signum = signum
+            request.arrived.set()  # type: ignore[union-attr]
+        if first and not request.holding:
+            request.holding = True
+            raise Interrupted(signum)
+
+    previous = {signum: signal.signal(signum, handle) for signum in STOP_SIGNALS}
+    _active.append(request)
+    try:
+        yield request
+    finally:
+        _active.remove(request)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+__all__ = ["STOP_SIGNALS", "Interrupted", "StopRequest", "raise_if_stopped", "stop_on_signals", "stop_requested"]
