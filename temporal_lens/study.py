@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,8 +33,11 @@ from temporal_lens.collectors import (
     synthesize_history_spans,
 )
 from temporal_lens.interceptors import LensPlugin, configure_telemetry
+from temporal_lens.observer import SCHEMA as OBSERVER_SCHEMA
+from temporal_lens.observer import Observer, ObserverSettings
+from temporal_lens.sample_app import model
 from temporal_lens.sample_app.codec import data_converter, write_key_file
-from temporal_lens.sample_app.model import ORDERS_QUEUE
+from temporal_lens.sample_app.model import ORDER_SEARCH_ATTRIBUTES, ORDERS_QUEUE
 from temporal_lens.sample_app.queue_ledger import load_queue_waits
 from temporal_lens.sample_app.scenario import (
     DEFAULT_CASES,
@@ -45,6 +48,7 @@ from temporal_lens.sample_app.scenario import (
     run_scenario,
     write_plan_file,
 )
+from temporal_lens.search_attributes import ensure_search_attributes, search_attribute_types
 from temporal_lens.services import ServiceProcesses
 from temporal_lens.stack import DevServer, StackError
 
@@ -86,6 +90,8 @@ class StudyOptions:
     """Encrypt every payload (EncryptionCodec), to show what history then holds of customer data."""
     external: ExternalStack | None = None
     """Run against this stack instead of starting a dev server; None: the embedded stack."""
+    observer: ObserverSettings = field(default_factory=ObserverSettings)
+    """How the observer asks Temporal in place while orders run (cadence 0: not at all)."""
 
 
 @dataclass
@@ -124,7 +130,9 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
         with contextlib.ExitStack() as stack:
             history_query = None
             if external is None:
-                server = stack.enter_context(DevServer(run_dir, headless=options.headless))
+                server = stack.enter_context(DevServer(
+                    run_dir, headless=options.headless,
+                    search_attributes=search_attribute_types(ORDER_SEARCH_ATTRIBUTES)))
                 address, namespace = server.address, server.namespace
                 console.print(f"Temporal dev server at [bold]{server.address}[/]"
                               + (f", Web UI at [bold]{server.ui_url}[/]" if server.ui_url else ""))
@@ -138,6 +146,9 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
                                  f'StartTime >= "{since.strftime("%Y-%m-%dT%H:%M:%SZ")}"')
                 console.print(f"External Temporal at [bold]{address}[/] (namespace {namespace})"
                               + (f", Web UI at [bold]{external.ui_url}[/]" if external.ui_url else ""))
+            added = asyncio.run(_ensure_order_attributes(address, namespace))
+            if added:
+                console.print(f"Registered search attributes {', '.join(added)} in namespace {namespace}")
             receiver = stack.enter_context(OtlpReceiver(writer, host=receiver_host, port=receiver_port))
             console.print(f"OTLP receiver at [bold]{receiver.endpoint}[/] writing into {db_path}")
             export_to = receiver.endpoint if external is None else external.otlp_endpoint
@@ -151,12 +162,18 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
             telemetry = configure_telemetry(
                 service_name="order-driver", otlp_endpoint=export_to, log_path=run_dir / "logs" / "driver.jsonl"
             )
+            observer = _observer_for(plans, options.observer)
             try:
                 scenario = asyncio.run(
-                    _drive(address, namespace, plans, services, fault_plan, codec_key, options.timeout)
+                    _drive(address, namespace, plans, services, fault_plan, codec_key, options.timeout,
+                           observer=observer)
                 )
             finally:
                 telemetry.shutdown()
+            if observer is not None:
+                conn.execute(OBSERVER_SCHEMA)
+                for table_name, table in observer.tables().items():
+                    writer.insert(table_name, table, keyed=False)
             services.stop()  # flushes every service's spans into the receiver (or the collector) before it stops
             if external is not None:
                 _wait_until_quiet(receiver)  # the collector batches and forwards on its own schedule
@@ -200,7 +217,23 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
     return StudyResult(run_dir, db_path, cells)
 
 
-async def _drive(address, namespace, plans, services: ServiceProcesses, fault_plan, codec_key, timeout: float):
+def _observer_for(plans, settings: ObserverSettings) -> Observer | None:
+    if not settings.enabled:
+        return None
+    loyalty = sorted({model.loyalty_workflow_id(p.order.customer) for p in plans})
+    return Observer([p.workflow_id for p in plans], query_name=model.QUERY_STATUS, workflow_type=model.WORKFLOW_TYPE,
+                    settings=settings, finals=[(w, model.QUERY_POINTS) for w in loyalty])
+
+
+async def _ensure_order_attributes(address: str, namespace: str) -> list[str]:
+    """The orders' search attributes, registered where missing, before any order starts (an upsert of an unknown
+    attribute would stall every order's workflow task)."""
+    client = await Client.connect(address, namespace=namespace)
+    return await ensure_search_attributes(client, ORDER_SEARCH_ATTRIBUTES)
+
+
+async def _drive(address, namespace, plans, services: ServiceProcesses, fault_plan, codec_key, timeout: float,
+                 *, observer: Observer | None = None):
     client = await Client.connect(address, namespace=namespace, plugins=[LensPlugin()],
                                   data_converter=data_converter(codec_key))
 
@@ -215,11 +248,17 @@ async def _drive(address, namespace, plans, services: ServiceProcesses, fault_pl
     watcher = asyncio.create_task(watch_services())
     driver = asyncio.create_task(run_scenario(client, plans, fault_plan=fault_plan, crash_worker=crash_worker,
                                               codec=codec_key is not None, timeout=timeout))
+    observing = asyncio.create_task(observer.observe(client, driver)) if observer is not None else None
     done, _ = await asyncio.wait({watcher, driver}, return_when=asyncio.FIRST_COMPLETED)
-    watcher.cancel()
     if driver not in done:
+        watcher.cancel()
         driver.cancel()
+        if observing is not None:
+            observing.cancel()
         watcher.result()  # raises the service's failure
+    if observing is not None:
+        await observing  # the last closes and the final answers, with the services still up to answer queries
+    watcher.cancel()
     return driver.result()
 
 

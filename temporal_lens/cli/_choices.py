@@ -22,3 +22,6 @@ SCOPES = ("all", "retained")
 
 DEFAULT_CASES = 2
 """temporal_lens.sample_app.scenario.DEFAULT_CASES: orders of each hard case a study plans at least."""
+
+DEFAULT_OBSERVE_EVERY = 1.0
+"""temporal_lens.observer.ObserverSettings().cadence_s: seconds between the observer's ticks over open orders."""

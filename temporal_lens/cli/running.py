@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from temporal_lens.cli._choices import DEFAULT_AGENT_PORT, DEFAULT_CASES, SCENARIOS
+from temporal_lens.cli._choices import DEFAULT_AGENT_PORT, DEFAULT_CASES, DEFAULT_OBSERVE_EVERY, SCENARIOS
 from temporal_lens.cli._common import (
     BAD_INPUT,
     FAILURE,
@@ -38,6 +38,10 @@ def study(
     headless: Annotated[bool, typer.Option(help="start the dev server without its Web UI")] = False,
     timeout: Annotated[float, typer.Option(help="seconds to wait for all orders to close")] = 150.0,
     codec: Annotated[bool, typer.Option(help="encrypt every payload, to show what history then holds")] = False,
+    observe_every: Annotated[
+        float, typer.Option(min=0.0, help="seconds between the observer's Describe and query of each open order "
+                            "(0: Temporal is not asked in place)")
+    ] = DEFAULT_OBSERVE_EVERY,
     external: Annotated[
         bool, typer.Option(help="use a running stack (docker-compose.yml) instead of starting a dev server")
     ] = False,
@@ -60,6 +64,7 @@ def study(
     ] = "http://127.0.0.1:8080",
 ) -> None:
     """Run the whole study on this machine (or with --external, against a running stack) and print the matrix."""
+    from temporal_lens.observer import ObserverSettings
     from temporal_lens.services import ServiceError
     from temporal_lens.stack import StackError
     from temporal_lens.study import ExternalStack, StudyOptions, run_study
@@ -74,7 +79,8 @@ def study(
         stack = ExternalStack(temporal_address=temporal_address, namespace=namespace, otlp_endpoint=otlp_endpoint,
                               receive_grpc=receive_grpc, ui_url=ui_url or None)
     options = StudyOptions(orders=orders, seed=seed, scenarios=kinds, cases=cases, runs_dir=runs_dir,
-                           headless=headless, codec=codec, timeout=timeout, external=stack)
+                           headless=headless, codec=codec, timeout=timeout, external=stack,
+                           observer=ObserverSettings(cadence_s=observe_every))
     try:
         with _exits(dict.fromkeys((StackError, ServiceError, TimeoutError, OSError), FAILURE)):
             run_study(options, console)
