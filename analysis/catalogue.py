@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 
-SOURCES = ("history", "traces", "logs", "app_db", "history_traces")
-SOURCE_TITLES = {"history": "history", "traces": "traces", "logs": "logs", "app_db": "app db",
-                 "history_traces": "history→traces"}
+SOURCES = ("temporal", "history", "traces", "logs", "app_db", "history_traces")
+SOURCE_TITLES = {"temporal": "Temporal (in place)", "history": "history (exported to DuckDB)", "traces": "traces",
+                 "logs": "logs", "app_db": "orders table", "history_traces": "history→traces"}
 SOURCE_ROWS = {
+    "temporal": "SELECT count(*) FROM (SELECT observed_at FROM temporal_observations "
+                "UNION ALL SELECT observed_at FROM temporal_visibility)",
     "history": "SELECT count(*) FROM history_events",
     "traces": "SELECT count(*) FROM spans WHERE source <> 'history'",
     "logs": "SELECT count(*) FROM logs",
@@ -108,6 +110,14 @@ history; on the shared 2-core machine at load average 8-16 with 21 orders, histo
 spans passed 0.5 s. The bound is kept under 1 s so that a step 1 s off always fails; history's timestamps are the
 server's, and where a starved worker takes longer than that to start and report an attempt, they are judged wrong."""
 _TRACES, _HISTORY_TRACES = "s.source <> 'history'", "s.source = 'history'"
+_VISIBILITY_ONLY_LISTS_AND_COUNTS = "SELECT count(*) FROM temporal_visibility WHERE kind NOT IN ('list', 'count')"
+"""Visibility answers that are neither a list nor a count: the check behind every `temporal` reason that names an
+operation the server lacks (its API lists runs and counts them, grouped by ExecutionStatus at most)."""
+
+
+def _server_lacks(reason: str) -> Cannot:
+    return Cannot(reason, _VISIBILITY_ONLY_LISTS_AND_COUNTS)
+
 _NO_PAYLOADS_IN_SPANS = "spans carry ids, timings and outcomes, not payloads (payload recording is opt-in and off)"
 _APP_DB_ONE_ROW = "the orders table keeps one row per order (status, amount, address, two timestamps), no steps"
 
@@ -274,7 +284,9 @@ CATALOGUE: tuple[Question, ...] = (
         timed=(("exec_p50_ms", "work_p50_ms"), ("exec_p95_ms", "work_p95_ms"),
                ("queue_p50_ms", "wait_p50_ms"), ("queue_p95_ms", "wait_p95_ms")),
         tolerance_ms=_STEP_TOLERANCE_MS,
-        cannot={"app_db": _app_db(_APP_DB_ONE_ROW)},
+        cannot={"app_db": _app_db(_APP_DB_ONE_ROW),
+                "temporal": _server_lacks("percentiles across runs: Visibility lists and counts runs, it computes "
+                                          "no quantile over their activities")},
     ),
     Question(
         id="order_latency",
@@ -311,7 +323,9 @@ CATALOGUE: tuple[Question, ...] = (
         category=ACROSS,
         kind=AGGREGATE,
         unit=("day", "customer"),
-        cannot={"traces": Cannot(_NO_PAYLOADS_IN_SPANS + ": no amount to add up", _span_payload_keys(_TRACES)),
+        cannot={"temporal": _server_lacks("a sum across runs: Visibility counts runs (OrderTotal is searchable), it "
+                                          "adds up no attribute"),
+                "traces": Cannot(_NO_PAYLOADS_IN_SPANS + ": no amount to add up", _span_payload_keys(_TRACES)),
                 "logs": Cannot("payment records carry the amount but no record names the order's customer",
                                "SELECT count(*) FROM logs WHERE len(list_filter(json_keys(attributes), "
                                "lambda k: k LIKE '%customer%')) > 0"),

@@ -81,7 +81,7 @@ class ObserverSettings:
     """
 
     cadence_s: float = 1.0
-    rpc_timeout_s: float = 2.0
+    rpc_timeout_s: float = 5.0
     concurrency: int = 4
 
     def __post_init__(self) -> None:
@@ -342,7 +342,8 @@ def _unanswered(err: BaseException) -> str:
     if isinstance(err, RPCError):
         if err.status == RPCStatusCode.NOT_FOUND:
             return NOT_FOUND
-        if err.status == RPCStatusCode.DEADLINE_EXCEEDED:
+        # The client's own deadline surfaces as DEADLINE_EXCEEDED or, from the SDK's core, "Timeout expired".
+        if err.status == RPCStatusCode.DEADLINE_EXCEEDED or "timeout expired" in str(err).lower():
             return TIMED_OUT
     return _one_line(err)
 

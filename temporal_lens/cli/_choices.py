@@ -7,7 +7,7 @@ owning packages (analysis, sample_app, collectors) pull in temporalio, duckdb an
 
 from __future__ import annotations
 
-SOURCES = ("history", "traces", "logs", "app_db", "history_traces")
+SOURCES = ("temporal", "history", "traces", "logs", "app_db", "history_traces")
 """temporal_lens.analysis.SOURCES: the sources a question can be asked of."""
 
 SCENARIOS = ("happy", "retry", "decline", "out_of_stock", "timeout", "heartbeat", "cancel", "address_update",
