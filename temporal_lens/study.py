@@ -36,6 +36,7 @@ from temporal_lens.interceptors import LensPlugin, configure_telemetry
 from temporal_lens.observer import SCHEMA as OBSERVER_SCHEMA
 from temporal_lens.observer import Observer, ObserverSettings
 from temporal_lens.sample_app import model
+from temporal_lens.sample_app.attempt_ledger import load_attempts
 from temporal_lens.sample_app.codec import data_converter, write_key_file
 from temporal_lens.sample_app.model import ORDER_SEARCH_ATTRIBUTES, ORDERS_QUEUE
 from temporal_lens.sample_app.queue_ledger import load_queue_waits
@@ -186,6 +187,10 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
             writer.insert("ground_truth_queue_waits", queue_waits, keyed=False)
             for error in ledger_errors:
                 console.print(f"[yellow]skipped queue-wait ledger line: {error}[/]")
+            worker_attempts, attempt_errors = load_attempts([run_dir])
+            writer.insert("ground_truth_worker_attempts", worker_attempts, keyed=False)
+            for error in attempt_errors:
+                console.print(f"[yellow]skipped attempt ledger line: {error}[/]")
             mismatched = [o.plan.order.order_id for o in scenario.orders if o.observed_status != o.plan.workflow_status]
             if mismatched:
                 console.print(f"[red]orders that ended unlike the plan: {', '.join(mismatched)}[/]")
