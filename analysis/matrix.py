@@ -13,7 +13,7 @@ from temporal_lens.analysis.scopes import RETAINED
 from temporal_lens.analysis.scoring import ANSWERS, CANNOT, NO_DATA, NOT_MEASURED, PARTIAL, Cell
 
 _STYLE = {ANSWERS: "bold green", PARTIAL: "yellow", CANNOT: "red"}
-SHORT_TITLES = {"history_traces": "hist→tr"}
+SHORT_TITLES = {"temporal": "in place", "history": "history", "app_db": "orders tbl", "history_traces": "hist→tr"}
 """Column titles short enough for 80 columns (the full ones are in the report)."""
 FEW_MARK = "*"
 LEGEND = ("k/n: units right of n judged (green all, yellow some, red none); second line: Wilson 95% interval; "

@@ -64,7 +64,9 @@ class _LedgerInbound(ActivityInboundInterceptor):
             self._write({**line, "event": "end", "at": _now(), "outcome": outcome, "error": None})
             raise
         except BaseException as err:
-            self._write({**line, "event": "end", "at": _now(), "outcome": FAILED, "error": str(err)})
+            # The message as raised (an ApplicationError's str() prefixes its type)
+            message = getattr(err, "message", None) or str(err)
+            self._write({**line, "event": "end", "at": _now(), "outcome": FAILED, "error": message})
             raise
         self._write({**line, "event": "end", "at": _now(), "outcome": COMPLETED, "error": None})
         return result
