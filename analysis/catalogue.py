@@ -93,6 +93,13 @@ def _span_payload_keys(source_filter: str) -> str:
     )
 
 
+def _spans_with_key(source_filter: str, name: str) -> str:
+    """Spans with an attribute key ending in `name` (`status`, `order.status`), other than Temporal's own keys."""
+    return (f"SELECT count(*) FROM spans s WHERE {source_filter} AND len(list_filter(json_keys(s.attributes), "
+            f"lambda k: regexp_matches(k, '(^|[._]){name}$') AND NOT k LIKE 'temporal.%' AND NOT k LIKE 'otel.%'))"
+            " > 0")
+
+
 def _spans_holding(source_filter: str, column: str) -> str:
     """Spans whose attributes or events hold an order's sentinel value from `ground_truth.<column>` verbatim."""
     return (
@@ -199,6 +206,28 @@ CATALOGUE: tuple[Question, ...] = (
         id="order_status",
         text="Did order X complete, and with what final status?",
         category=STATE,
+    ),
+    Question(
+        id="open_status",
+        text="While order X is open: what is its status at moment t (asked at the moments the observer asked)?",
+        category=STATE,
+        kind=AGGREGATE,
+        unit=("order_id", "moment"),
+        cannot={"traces": Cannot(_NO_PAYLOADS_IN_SPANS + ": a status-recording span does not carry the status",
+                                 _spans_with_key(_TRACES, "status")),
+                "history_traces": Cannot("history-derived spans keep no payloads: no status on any span",
+                                         _spans_with_key(_HISTORY_TRACES, "status"))},
+    ),
+    Question(
+        id="payment_wait",
+        text="While orders are open: has order X waited for its payment confirmation longer than T (1 s) at moment t?",
+        category=STATE,
+        kind=AGGREGATE,
+        unit=("order_id", "moment"),
+        cannot={"traces": Cannot(_NO_PAYLOADS_IN_SPANS + ": no span says which status an order waits in",
+                                 _spans_with_key(_TRACES, "status")),
+                "history_traces": Cannot("history-derived spans keep no payloads: no status on any span",
+                                         _spans_with_key(_HISTORY_TRACES, "status"))},
     ),
     Question(
         id="signals_updates",

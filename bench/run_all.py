@@ -49,6 +49,13 @@ def benchmarks(quick: bool) -> list[tuple[str, str, list[str]]]:
             "and 10k orders. Target: full catalogue over 10k workflows in under 2 s.",
             ["analysis.py"],
         ),
+        (
+            "Observer",
+            "The whole study's wall time with the observer asking Temporal in place at its default cadence vs off, "
+            "both studies started at once in each round (same load), ratio per round. Target: under 15% growth.",
+            ["observer_overhead.py", "--rounds", "1" if quick else "2", *(["--orders", "6", "--cases", "1"]
+                                                                        if quick else [])],
+        ),
     ]
 
 

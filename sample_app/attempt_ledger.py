@@ -28,7 +28,8 @@ COMPLETED, FAILED, TIMED_OUT, CANCELED = "completed", "failed", "timed_out", "ca
 _TS = pa.timestamp("us", tz="UTC")
 SCHEMA = pa.schema([("service", pa.string()), ("workflow_id", pa.string()), ("order_id", pa.string()),
                     ("activity_id", pa.string()), ("step", pa.string()), ("attempt", pa.int32()),
-                    ("started_at", _TS), ("ended_at", _TS), ("outcome", pa.string()), ("error", pa.string())])
+                    ("started_at", _TS), ("ended_at", _TS), ("outcome", pa.string()), ("error", pa.string()),
+                    ("status", pa.string())])
 """`ground_truth_worker_attempts`: one row per attempt; `ended_at` and `outcome` NULL for an attempt never ended."""
 
 
@@ -54,7 +55,9 @@ class _LedgerInbound(ActivityInboundInterceptor):
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
         info = activity.info()
         line = {"service": info.task_queue, "workflow_id": info.workflow_id, "activity_id": info.activity_id,
-                "step": info.activity_type, "attempt": info.attempt}
+                "step": info.activity_type, "attempt": info.attempt,
+                # the status a status-recording attempt carries: the order's state as its own service recorded it
+                "status": getattr(input.args[0], "status", None) if input.args else None}
         self._write({**line, "event": "start", "at": _now()})
         try:
             result = await self.next.execute_activity(input)
@@ -107,7 +110,7 @@ def load_attempts(folders: Sequence[Path]) -> tuple[pa.Table, list[str]]:
                 row = attempts.setdefault(key, {
                     "service": key[0], "workflow_id": key[1], "order_id": key[1].partition("-")[2],
                     "activity_id": key[2], "step": raw.get("step"), "attempt": key[3], "started_at": None,
-                    "ended_at": None, "outcome": None, "error": None})
+                    "ended_at": None, "outcome": None, "error": None, "status": raw.get("status")})
                 if event == "start":
                     row["started_at"] = at
                 else:

@@ -93,5 +93,6 @@ CREATE TABLE IF NOT EXISTS ground_truth_worker_attempts (
     started_at  TIMESTAMPTZ,
     ended_at    TIMESTAMPTZ,                -- NULL: never ended (worker killed)
     outcome     VARCHAR,                    -- 'completed', 'failed', 'timed_out', 'canceled'; NULL: never ended
-    error       VARCHAR                     -- a failed attempt's error as raised
+    error       VARCHAR,                    -- a failed attempt's error as raised
+    status      VARCHAR                     -- record_order_status: the order status the attempt recorded
 );

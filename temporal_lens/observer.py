@@ -52,6 +52,10 @@ CREATE TABLE IF NOT EXISTS temporal_observations (
     history_length     BIGINT,
     error              VARCHAR                -- why unanswered: 'not found', 'timed out', or the server's message
 );
+CREATE TABLE IF NOT EXISTS observed_instants (
+    workflow_id VARCHAR NOT NULL,
+    moment      TIMESTAMPTZ NOT NULL          -- a moment the run was open and asked about (its query's arrival)
+);
 CREATE TABLE IF NOT EXISTS temporal_visibility (
     observed_at TIMESTAMPTZ NOT NULL,
     phase       VARCHAR NOT NULL,
@@ -136,6 +140,7 @@ class Observer:
         self.observations: list[dict[str, Any]] = []
         self.visibility: list[dict[str, Any]] = []
         self._seen: set[str] = set()
+        self._instants: list[dict[str, Any]] = []
         self._done: set[str] = set()
         self._slots = asyncio.Semaphore(self.settings.concurrency)
 
@@ -163,9 +168,14 @@ class Observer:
         self._seen.add(workflow_id)
         # Closed or open, the status query says what the workflow reports; a closed one is asked once more, then
         # left alone.
-        await self.query(workflow_id, self.query_name, OPEN, run_id=description.run_id)
+        asked = await self.query(workflow_id, self.query_name, OPEN, run_id=description.run_id)
         if description.status != WorkflowExecutionStatus.RUNNING:
             self._done.add(workflow_id)
+            return
+        # The moment the open-state questions are asked of every source: when the query's answer (or its failure)
+        # arrived. A query waits for the worker to take it up, then returns at once, so the answer reflects the run
+        # at about that moment, not at the Describe before it (under load the wait reached seconds).
+        self._instants.append({"workflow_id": workflow_id, "moment": asked["observed_at"]})
 
     async def describe(self, workflow_id: str, phase: str, *,
                        record_missing: bool = True) -> WorkflowExecutionDescription | None:
@@ -194,24 +204,28 @@ class Observer:
         ))
         return description
 
-    async def query(self, workflow_id: str, query_name: str, phase: str, *, run_id: str | None = None) -> None:
+    async def query(self, workflow_id: str, query_name: str, phase: str, *,
+                    run_id: str | None = None) -> dict[str, Any]:
+        """Ask the query and store its answer (or why there is none); returns the stored row."""
         assert self.client is not None, "watch() or finish() binds the client"
         handle = self.client.get_workflow_handle(workflow_id, run_id=run_id)
+        row: dict[str, Any]
         async with self._slots:
             asked_at = datetime.now(UTC)
             try:
                 answer = await asyncio.wait_for(handle.query(query_name, rpc_timeout=self._timeout()),
                                                 self.settings.rpc_timeout_s + 1)
             except (RPCError, TimeoutError) as err:
-                self.observations.append(self._row(asked_at, phase, workflow_id, QUERY, run_id=run_id,
-                                                   query_name=query_name, error=_unanswered(err)))
-                return
+                row = self._row(asked_at, phase, workflow_id, QUERY, run_id=run_id, query_name=query_name,
+                                error=_unanswered(err))
             except Exception as err:  # a query the workflow rejects: an answer of its own, not the observer's fault
-                self.observations.append(self._row(asked_at, phase, workflow_id, QUERY, run_id=run_id,
-                                                   query_name=query_name, error=_one_line(err)))
-                return
-        self.observations.append(self._row(asked_at, phase, workflow_id, QUERY, run_id=run_id,
-                                           query_name=query_name, answered=True, answer=answer))
+                row = self._row(asked_at, phase, workflow_id, QUERY, run_id=run_id, query_name=query_name,
+                                error=_one_line(err))
+            else:
+                row = self._row(asked_at, phase, workflow_id, QUERY, run_id=run_id, query_name=query_name,
+                                answered=True, answer=answer)
+        self.observations.append(row)
+        return row
 
     # ---- after the orders closed ---------------------------------------------------------------------------------
 
@@ -267,8 +281,15 @@ class Observer:
             await asyncio.wait_for(watching, grace)
         await self.finish(client)
 
+    def instants(self) -> pa.Table:
+        """The moments each run was asked about while Describe said it was running (each its status query's
+        arrival): when the open-state questions are asked of every source (the question's schedule, not an
+        answer)."""
+        return pa.Table.from_pylist(self._instants, schema=_INSTANTS)
+
     def tables(self) -> dict[str, pa.Table]:
-        return {"temporal_observations": pa.Table.from_pylist(self.observations, schema=_OBSERVATIONS),
+        return {"observed_instants": self.instants(),
+                "temporal_observations": pa.Table.from_pylist(self.observations, schema=_OBSERVATIONS),
                 "temporal_visibility": pa.Table.from_pylist(self.visibility, schema=_VISIBILITY)}
 
     def _timeout(self) -> timedelta:
@@ -297,6 +318,7 @@ _OBSERVATIONS = pa.schema([
     ("pending_children", pa.string()), ("search_attributes", pa.string()), ("start_time", _TS),
     ("close_time", _TS), ("history_length", pa.int64()), ("error", pa.string()),
 ])
+_INSTANTS = pa.schema([("workflow_id", pa.string()), ("moment", _TS)])
 _VISIBILITY = pa.schema([("observed_at", _TS), ("phase", pa.string()), ("name", pa.string()), ("query", pa.string()),
                          ("kind", pa.string()), ("result", pa.string()), ("error", pa.string())])
 

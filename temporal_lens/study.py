@@ -206,6 +206,8 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
             for error in result.errors:
                 console.print(f"[yellow]skipped log line: {error}[/]")
         load_sqlite_table(writer, run_dir / "app_orders.sqlite", "orders", into="app_orders")
+        load_sqlite_table(writer, run_dir / "app_orders.sqlite", "order_status_changes",
+                          into="app_order_status_changes")
 
         cells = score_answers(conn)
         retained = score_answers(conn, scope=RETAINED)

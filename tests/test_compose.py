@@ -137,3 +137,13 @@ def test_collector_fans_out_to_jaeger_and_to_the_studys_receiver(services, colle
                 assert component in collector[kind], f"{kind} {component} is used but not defined"
     for extension in collector["service"].get("extensions", []):
         assert extension in collector["extensions"]
+
+
+def test_the_compose_temporal_registers_every_search_attribute_the_orders_upsert(services) -> None:
+    from temporal_lens.sample_app.model import ORDER_SEARCH_ATTRIBUTES
+    from temporal_lens.search_attributes import search_attribute_types
+
+    check = " ".join(services["temporal"]["healthcheck"]["test"][1:])
+    assert "temporal operator search-attribute create" in check
+    for name, type_name in search_attribute_types(ORDER_SEARCH_ATTRIBUTES).items():
+        assert f"--name {name} --type {type_name}" in check, name
