@@ -219,6 +219,15 @@ CATALOGUE: tuple[Question, ...] = (
                                          _spans_with_key(_HISTORY_TRACES, "status"))},
     ),
     Question(
+        id="open_step",
+        text="While order X is open: which step is it waiting on or retrying at moment t, on which attempt, after "
+             "what failure?",
+        category=STATE,
+        kind=AGGREGATE,
+        unit=("order_id", "moment"),
+        cannot={"app_db": _app_db("the orders table records statuses, not the steps and attempts behind them")},
+    ),
+    Question(
         id="payment_wait",
         text="While orders are open: has order X waited for its payment confirmation longer than T (1 s) at moment t?",
         category=STATE,

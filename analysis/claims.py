@@ -56,30 +56,32 @@ class _Cells:
         return cell
 
 
+_OPEN_STATE_QUESTIONS = ("open_status", "open_step", "payment_wait")
+"""Asked of every source as of moments while orders ran: what "read its state from the workflow" means."""
+
+
 def _open_state(cells: _Cells) -> tuple[str, str]:
-    in_place = cells.get("order_status", "temporal")
-    status, signals, loyalty = (cells.get("order_status", "history"), cells.get("signals_updates", "history"),
-                                cells.get("loyalty_points", "history"))
-    attempts = cells.get("payment_attempts", "temporal")
-    app = cells.get("order_status", "app_db")
-    if status is None or app is None or signals is None or loyalty is None:
-        return NOT_MEASURED, "the cells this claim needs were not scored"
-    if NO_DATA in (status.reason, app.reason):
-        return NOT_MEASURED, "no history or no orders table was collected"
-    evidence = (f"the workflow's own record gives the business status (history exported: {_label(status)}; the "
-                f"orders table: {_label(app)}) and carries state across continue-as-new ({_label(loyalty)}); but a "
-                f"rejected update never reaches history ({_label(signals)})")
-    if in_place is not None and in_place.reason != NO_DATA:
-        evidence += (f". Asked in place while the orders ran (queries, Describe) and at the end (Visibility), "
-                     f"Temporal gives the status ({_label(in_place)})")
-        if attempts is not None:
-            evidence += (f" and, from Describe's pending activities, attempts history overwrote "
-                         f"({_label(attempts)})")
-        evidence += "; a deleted run answers 'not found'"
-        status = in_place
-    if status.verdict == CANNOT:
-        return CONTRADICTED, evidence
-    return PARTLY, evidence
+    in_place = {q: cells.get(q, "temporal") for q in _OPEN_STATE_QUESTIONS}
+    measured = {q: c for q, c in in_place.items() if c is not None and c.measured and c.reason != NO_DATA}
+    if not measured:
+        return NOT_MEASURED, "Temporal was not asked in place while orders ran (observer off or no open order seen)"
+    better, worse, parts = [], [], []
+    for question_id, cell in measured.items():
+        others = [c for source in ("history", "traces", "logs", "app_db", "history_traces")
+                  if (c := cells.get(question_id, source)) is not None and c.measured]
+        best = max(others, key=_score, default=None)
+        parts.append(f"{_label(cell)}" + (f" (best other: {_label(best)})" if best is not None else ""))
+        (better if best is None or _score(cell) >= _score(best) else worse).append(question_id)
+    signals = cells.get("signals_updates", "history")
+    evidence = ("asked in place while the orders ran (the status query, Describe's pending activities) and judged "
+                "against the workers' own ledger at the same moments: " + "; ".join(parts)
+                + ". In place, Temporal's view trails each activity's end by the workflow task that records it "
+                "(a moment in between reads the previous status), and a deleted run answers 'not found'")
+    if signals is not None:
+        evidence += f"; a rejected update never reaches history ({_label(signals)})"
+    if not worse:
+        return SUPPORTED, evidence
+    return (PARTLY if better else CONTRADICTED), evidence
 
 
 def _no_aggregation(cells: _Cells) -> tuple[str, str]:

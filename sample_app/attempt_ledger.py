@@ -29,7 +29,7 @@ _TS = pa.timestamp("us", tz="UTC")
 SCHEMA = pa.schema([("service", pa.string()), ("workflow_id", pa.string()), ("order_id", pa.string()),
                     ("activity_id", pa.string()), ("step", pa.string()), ("attempt", pa.int32()),
                     ("started_at", _TS), ("ended_at", _TS), ("outcome", pa.string()), ("error", pa.string()),
-                    ("status", pa.string())])
+                    ("status", pa.string()), ("scheduled_at", _TS)])
 """`ground_truth_worker_attempts`: one row per attempt; `ended_at` and `outcome` NULL for an attempt never ended."""
 
 
@@ -58,7 +58,10 @@ class _LedgerInbound(ActivityInboundInterceptor):
                 "step": info.activity_type, "attempt": info.attempt,
                 # the status a status-recording attempt carries: the order's state as its own service recorded it
                 "status": getattr(input.args[0], "status", None) if input.args else None}
-        self._write({**line, "event": "start", "at": _now()})
+        # When the server made this attempt available to workers (after any retry backoff): from then on the order
+        # waits on this step, queued until a worker takes it.
+        scheduled = info.current_attempt_scheduled_time
+        self._write({**line, "event": "start", "at": _now(), "scheduled_at": scheduled.isoformat()})
         try:
             result = await self.next.execute_activity(input)
         except asyncio.CancelledError:
@@ -113,6 +116,8 @@ def load_attempts(folders: Sequence[Path]) -> tuple[pa.Table, list[str]]:
                     "ended_at": None, "outcome": None, "error": None, "status": raw.get("status")})
                 if event == "start":
                     row["started_at"] = at
+                    row["scheduled_at"] = datetime.fromisoformat(raw["scheduled_at"]) if raw.get("scheduled_at") \
+                        else None
                 else:
                     row.update(ended_at=at, outcome=raw.get("outcome"), error=raw.get("error"))
     return pa.Table.from_pylist(list(attempts.values()), schema=SCHEMA), errors

@@ -94,5 +94,6 @@ CREATE TABLE IF NOT EXISTS ground_truth_worker_attempts (
     ended_at    TIMESTAMPTZ,                -- NULL: never ended (worker killed)
     outcome     VARCHAR,                    -- 'completed', 'failed', 'timed_out', 'canceled'; NULL: never ended
     error       VARCHAR,                    -- a failed attempt's error as raised
-    status      VARCHAR                     -- record_order_status: the order status the attempt recorded
+    status      VARCHAR,                    -- record_order_status: the order status the attempt recorded
+    scheduled_at TIMESTAMPTZ                -- when the server offered this attempt to workers (after any backoff)
 );

@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS temporal_observations (
 );
 CREATE TABLE IF NOT EXISTS observed_instants (
     workflow_id VARCHAR NOT NULL,
-    moment      TIMESTAMPTZ NOT NULL          -- a moment the run was open and asked about (its query's arrival)
+    moment      TIMESTAMPTZ NOT NULL,         -- a moment the run was open and asked about: an answer's arrival
+    api         VARCHAR NOT NULL              -- whose answer: 'describe' or 'query' (each question asks at its own)
 );
 CREATE TABLE IF NOT EXISTS temporal_visibility (
     observed_at TIMESTAMPTZ NOT NULL,
@@ -141,6 +142,7 @@ class Observer:
         self.visibility: list[dict[str, Any]] = []
         self._seen: set[str] = set()
         self._instants: list[dict[str, Any]] = []
+        self._described_at: dict[str, datetime] = {}
         self._done: set[str] = set()
         self._slots = asyncio.Semaphore(self.settings.concurrency)
 
@@ -175,7 +177,8 @@ class Observer:
         # The moment the open-state questions are asked of every source: when the query's answer (or its failure)
         # arrived. A query waits for the worker to take it up, then returns at once, so the answer reflects the run
         # at about that moment, not at the Describe before it (under load the wait reached seconds).
-        self._instants.append({"workflow_id": workflow_id, "moment": asked["observed_at"]})
+        self._instants += [{"workflow_id": workflow_id, "moment": self._described_at[workflow_id], "api": DESCRIBE},
+                           {"workflow_id": workflow_id, "moment": asked["observed_at"], "api": QUERY}]
 
     async def describe(self, workflow_id: str, phase: str, *,
                        record_missing: bool = True) -> WorkflowExecutionDescription | None:
@@ -192,7 +195,7 @@ class Observer:
                     self.observations.append(self._row(asked_at, phase, workflow_id, DESCRIBE, error=error))
                 return None
         info = description.raw_description
-        self.observations.append(self._row(
+        row = self._row(
             asked_at, phase, workflow_id, DESCRIBE, run_id=description.run_id, answered=True,
             status=description.status.name if description.status else None,
             pending_activities=[_pending_activity(p) for p in info.pending_activities],
@@ -201,7 +204,9 @@ class Observer:
             search_attributes={key.name: value for key, value in description.typed_search_attributes},
             start_time=description.start_time, close_time=description.close_time,
             history_length=description.history_length,
-        ))
+        )
+        self.observations.append(row)
+        self._described_at[workflow_id] = row["observed_at"]
         return description
 
     async def query(self, workflow_id: str, query_name: str, phase: str, *,
@@ -318,7 +323,7 @@ _OBSERVATIONS = pa.schema([
     ("pending_children", pa.string()), ("search_attributes", pa.string()), ("start_time", _TS),
     ("close_time", _TS), ("history_length", pa.int64()), ("error", pa.string()),
 ])
-_INSTANTS = pa.schema([("workflow_id", pa.string()), ("moment", _TS)])
+_INSTANTS = pa.schema([("workflow_id", pa.string()), ("moment", _TS), ("api", pa.string())])
 _VISIBILITY = pa.schema([("observed_at", _TS), ("phase", pa.string()), ("name", pa.string()), ("query", pa.string()),
                          ("kind", pa.string()), ("result", pa.string()), ("error", pa.string())])
 

@@ -138,3 +138,23 @@ def test_a_deleted_run_is_unanswered_and_scored_as_deleted(db) -> None:
                            WHERE u.source = 'temporal' AND g.deleted AND u.scope = 'all'
                              AND u.question_id = 'order_status'""").fetchall()
     assert causes == [("run_deleted",)]
+
+
+def test_every_source_is_asked_the_open_state_questions_as_of_the_observed_moments(db) -> None:
+    from temporal_lens.analysis import score_answers
+    from temporal_lens.analysis.catalogue import question
+
+    questions = [question(q) for q in ("open_status", "open_step", "payment_wait")]
+    cells = {c.id: c for c in score_answers(db, questions, store=False)}
+    for q in questions:
+        for source in ("temporal", "history", "logs"):
+            cell = cells[f"{q.id}/{source}"]
+            assert not cell.reason.startswith("query failed"), cell
+            assert cell.measured, cell
+    # a retry caught between attempts: Describe says which attempt comes next and why, as the ledger does
+    retrying = db.execute(
+        f"""WITH truth AS ({question('open_step').truth_sql().strip().rstrip(';')})
+            SELECT count(*) FROM truth t JOIN ground_truth g USING (order_id)
+            WHERE g.scenario = 'retry' AND t.step = 'authorize_payment' AND t.attempt > 1""").fetchall()[0][0]
+    assert retrying > 0
+    assert cells["open_step/temporal"].orders_right > 0

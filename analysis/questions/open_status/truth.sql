@@ -2,7 +2,7 @@
 -- attempt ledger: the completed record_order_status attempt that ended last), at each moment the order was asked
 -- about while the driver had started it and not yet seen its result.
 SELECT regexp_replace(i.workflow_id, '^order-', '') AS order_id, i.moment, arg_max(w.status, w.ended_at) AS status
-FROM observed_instants i
+FROM (SELECT * FROM observed_instants WHERE api = 'query') i
 JOIN ground_truth g ON g.workflow_id = i.workflow_id
 JOIN ground_truth_worker_attempts w
   ON w.workflow_id = i.workflow_id AND w.step = 'record_order_status' AND w.outcome = 'completed'

@@ -2,7 +2,7 @@
 -- change by t is 'awaiting_payment', made when.
 WITH last AS (
     SELECT i.workflow_id, i.moment, arg_max(c.status, c.changed_at) AS status, max(c.changed_at) AS since
-    FROM observed_instants i
+    FROM (SELECT * FROM observed_instants WHERE api = 'query') i
     JOIN app_order_status_changes c
       ON c.order_id = regexp_replace(i.workflow_id, '^order-', '') AND c.changed_at <= i.moment
     GROUP BY ALL

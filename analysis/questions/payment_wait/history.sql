@@ -4,7 +4,7 @@ WITH last AS (
     SELECT i.workflow_id, i.moment,
            arg_max(h.attributes->'searchAttributes'->'indexedFields'->'OrderStatus'->>'data', h.event_id) AS status,
            max(h.event_time) AS since
-    FROM observed_instants i
+    FROM (SELECT * FROM observed_instants WHERE api = 'query') i
     JOIN history_events h
       ON h.workflow_id = i.workflow_id AND h.event_type = 'UpsertWorkflowSearchAttributes' AND h.event_time <= i.moment
     GROUP BY ALL

@@ -2,7 +2,7 @@
 -- record by t says 'awaiting_payment', written when.
 WITH last AS (
     SELECT i.workflow_id, i.moment, arg_max(l.attributes->>'status', l.time) AS status, max(l.time) AS since
-    FROM observed_instants i
+    FROM (SELECT * FROM observed_instants WHERE api = 'query') i
     JOIN logs l ON l.workflow_id = i.workflow_id AND l.event = 'order status recorded' AND l.time <= i.moment
     GROUP BY ALL
 )

@@ -3,7 +3,7 @@
 -- UpsertWorkflowSearchAttributes up to t; one run's events, nothing across runs).
 WITH asked AS (
     SELECT i.workflow_id, i.moment, arg_min(q.answer->>'$', q.asked_at) AS status
-    FROM observed_instants i
+    FROM (SELECT * FROM observed_instants WHERE api = 'query') i
     JOIN temporal_observations q
       ON q.workflow_id = i.workflow_id AND q.api = 'query' AND q.query_name = 'status' AND q.phase = 'open'
      AND q.answered AND q.observed_at = i.moment

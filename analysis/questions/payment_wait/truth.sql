@@ -12,7 +12,7 @@ WITH waits AS (
 )
 SELECT regexp_replace(i.workflow_id, '^order-', '') AS order_id, i.moment,
        date_diff('millisecond', w.since, i.moment) > $longer_than_ms AS longer
-FROM observed_instants i
+FROM (SELECT * FROM observed_instants WHERE api = 'query') i
 JOIN waits w ON w.workflow_id = i.workflow_id AND w.since <= i.moment AND (w.until IS NULL OR i.moment < w.until)
 JOIN ground_truth g ON g.workflow_id = i.workflow_id
 WHERE g.started_at <= i.moment AND (g.finished_at IS NULL OR i.moment < g.finished_at);
