@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS temporal_observations (
 );
 CREATE TABLE IF NOT EXISTS observed_instants (
     workflow_id VARCHAR NOT NULL,
-    moment      TIMESTAMPTZ NOT NULL,         -- a moment the run was open and asked about: an answer's arrival
+    moment      TIMESTAMPTZ NOT NULL,         -- a moment the run was open and asked about: a Describe's sending,
+                                              -- a query answer's arrival
     api         VARCHAR NOT NULL              -- whose answer: 'describe' or 'query' (each question asks at its own)
 );
 CREATE TABLE IF NOT EXISTS temporal_visibility (
@@ -174,9 +175,9 @@ class Observer:
         if description.status != WorkflowExecutionStatus.RUNNING:
             self._done.add(workflow_id)
             return
-        # The moment the open-state questions are asked of every source: when the query's answer (or its failure)
-        # arrived. A query waits for the worker to take it up, then returns at once, so the answer reflects the run
-        # at about that moment, not at the Describe before it (under load the wait reached seconds).
+        # The moments the open-state questions are asked of every source. Describe is answered by the server from
+        # the run's state as the request arrives: its moment is when it was sent. A query waits for a worker to take
+        # it up, then returns at once: its moment is when the answer arrived (under load the wait reached seconds).
         self._instants += [{"workflow_id": workflow_id, "moment": self._described_at[workflow_id], "api": DESCRIBE},
                            {"workflow_id": workflow_id, "moment": asked["observed_at"], "api": QUERY}]
 
@@ -206,7 +207,7 @@ class Observer:
             history_length=description.history_length,
         )
         self.observations.append(row)
-        self._described_at[workflow_id] = row["observed_at"]
+        self._described_at[workflow_id] = asked_at
         return description
 
     async def query(self, workflow_id: str, query_name: str, phase: str, *,

@@ -1,5 +1,5 @@
 -- Which step is open order X waiting on or retrying at moment t, on which attempt, after what failure? Describe's
--- pending activities, answered at t: the activity, its attempt (the next one while in backoff), its last failure.
+-- pending activities, asked at t: the activity, its attempt (the next one while in backoff), its last failure.
 SELECT regexp_replace(i.workflow_id, '^order-', '') AS order_id, i.moment, a->>'activity_type' AS step,
        CAST(a->>'attempt' AS INTEGER) AS attempt,
        CASE WHEN a->>'last_failure_type' = 'Timeout' THEN 'timed out' ELSE a->>'last_failure_message' END
@@ -7,5 +7,5 @@ SELECT regexp_replace(i.workflow_id, '^order-', '') AS order_id, i.moment, a->>'
 FROM (SELECT * FROM observed_instants WHERE api = 'describe') i
 JOIN temporal_observations d
   ON d.workflow_id = i.workflow_id AND d.api = 'describe' AND d.phase = 'open' AND d.answered
- AND d.observed_at = i.moment,
+ AND d.asked_at = i.moment,
      unnest(CAST(d.pending_activities AS JSON[])) AS p(a);

@@ -2,13 +2,16 @@
 -- workers' own ledger: the order's latest activity attempt offered to workers by t (its scheduled time, as the worker
 -- read it when it took the attempt up). Not ended by t (queued or running): that step and attempt.
 -- Ended by t without completing, with a next attempt to come: that step, the next attempt (in backoff). The last
--- failure is the failed attempt's error as raised ('timed out' for an attempt the server timed out).
+-- failure is the failed attempt's error as raised ('timed out' for an attempt the server timed out, and for one that
+-- never ended on its worker, killed, yet was followed by another).
 WITH a AS (
     SELECT workflow_id, activity_id, step, attempt, coalesce(scheduled_at, started_at) AS offered_at, ended_at,
            outcome,
-           CASE WHEN outcome = 'failed' THEN error WHEN outcome IN ('timed_out', 'canceled') THEN 'timed out' END
-               AS failure
-    FROM ground_truth_worker_attempts
+           CASE WHEN outcome = 'failed' THEN error WHEN outcome IN ('timed_out', 'canceled') THEN 'timed out'
+                WHEN outcome IS NULL AND EXISTS (SELECT 1 FROM ground_truth_worker_attempts n
+                    WHERE n.workflow_id = w.workflow_id AND n.activity_id = w.activity_id AND n.attempt > w.attempt)
+                    THEN 'timed out' END AS failure
+    FROM ground_truth_worker_attempts w
     WHERE workflow_id LIKE 'order-%' AND started_at IS NOT NULL
 ), latest AS (
     SELECT i.workflow_id, i.moment,
