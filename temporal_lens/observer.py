@@ -144,6 +144,7 @@ class Observer:
         self._seen: set[str] = set()
         self._instants: list[dict[str, Any]] = []
         self._described_at: dict[str, datetime] = {}
+        self._gone: set[str] = set()
         self._done: set[str] = set()
         self._slots = asyncio.Semaphore(self.settings.concurrency)
 
@@ -165,8 +166,8 @@ class Observer:
     async def _observe(self, workflow_id: str) -> None:
         description = await self.describe(workflow_id, OPEN, record_missing=workflow_id in self._seen)
         if description is None:
-            if workflow_id in self._seen:
-                self._done.add(workflow_id)  # seen, then gone: deleted
+            if workflow_id in self._seen and workflow_id in self._gone:
+                self._done.add(workflow_id)  # seen, then gone: deleted (a Describe that timed out is asked again)
             return
         self._seen.add(workflow_id)
         # Closed or open, the status query says what the workflow reports; a closed one is asked once more, then
@@ -192,6 +193,8 @@ class Observer:
                                                       self.settings.rpc_timeout_s + 1)
             except (RPCError, TimeoutError) as err:
                 error = _unanswered(err)
+                if error == NOT_FOUND:
+                    self._gone.add(workflow_id)
                 if error != NOT_FOUND or record_missing:
                     self.observations.append(self._row(asked_at, phase, workflow_id, DESCRIBE, error=error))
                 return None
@@ -208,6 +211,7 @@ class Observer:
         )
         self.observations.append(row)
         self._described_at[workflow_id] = asked_at
+        self._gone.discard(workflow_id)
         return description
 
     async def query(self, workflow_id: str, query_name: str, phase: str, *,
