@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 
-SOURCES = ("history", "traces", "logs", "app_db", "history_traces")
-SOURCE_TITLES = {"history": "history", "traces": "traces", "logs": "logs", "app_db": "app db",
-                 "history_traces": "history→traces"}
+SOURCES = ("temporal", "history", "traces", "logs", "app_db", "history_traces")
+SOURCE_TITLES = {"temporal": "Temporal (in place)", "history": "history (exported to DuckDB)", "traces": "traces",
+                 "logs": "logs", "app_db": "orders table", "history_traces": "history→traces"}
 SOURCE_ROWS = {
+    "temporal": "SELECT count(*) FROM (SELECT observed_at FROM temporal_observations "
+                "UNION ALL SELECT observed_at FROM temporal_visibility)",
     "history": "SELECT count(*) FROM history_events",
     "traces": "SELECT count(*) FROM spans WHERE source <> 'history'",
     "logs": "SELECT count(*) FROM logs",
@@ -91,6 +93,13 @@ def _span_payload_keys(source_filter: str) -> str:
     )
 
 
+def _spans_with_key(source_filter: str, name: str) -> str:
+    """Spans with an attribute key ending in `name` (`status`, `order.status`), other than Temporal's own keys."""
+    return (f"SELECT count(*) FROM spans s WHERE {source_filter} AND len(list_filter(json_keys(s.attributes), "
+            f"lambda k: regexp_matches(k, '(^|[._]){name}$') AND NOT k LIKE 'temporal.%' AND NOT k LIKE 'otel.%'))"
+            " > 0")
+
+
 def _spans_holding(source_filter: str, column: str) -> str:
     """Spans whose attributes or events hold an order's sentinel value from `ground_truth.<column>` verbatim."""
     return (
@@ -108,6 +117,14 @@ history; on the shared 2-core machine at load average 8-16 with 21 orders, histo
 spans passed 0.5 s. The bound is kept under 1 s so that a step 1 s off always fails; history's timestamps are the
 server's, and where a starved worker takes longer than that to start and report an attempt, they are judged wrong."""
 _TRACES, _HISTORY_TRACES = "s.source <> 'history'", "s.source = 'history'"
+_VISIBILITY_ONLY_LISTS_AND_COUNTS = "SELECT count(*) FROM temporal_visibility WHERE kind NOT IN ('list', 'count')"
+"""Visibility answers that are neither a list nor a count: the check behind every `temporal` reason that names an
+operation the server lacks (its API lists runs and counts them, grouped by ExecutionStatus at most)."""
+
+
+def _server_lacks(reason: str) -> Cannot:
+    return Cannot(reason, _VISIBILITY_ONLY_LISTS_AND_COUNTS)
+
 _NO_PAYLOADS_IN_SPANS = "spans carry ids, timings and outcomes, not payloads (payload recording is opt-in and off)"
 _APP_DB_ONE_ROW = "the orders table keeps one row per order (status, amount, address, two timestamps), no steps"
 
@@ -189,6 +206,37 @@ CATALOGUE: tuple[Question, ...] = (
         id="order_status",
         text="Did order X complete, and with what final status?",
         category=STATE,
+    ),
+    Question(
+        id="open_status",
+        text="While order X is open: what is its status at moment t (asked at the moments the observer asked)?",
+        category=STATE,
+        kind=AGGREGATE,
+        unit=("order_id", "moment"),
+        cannot={"traces": Cannot(_NO_PAYLOADS_IN_SPANS + ": a status-recording span does not carry the status",
+                                 _spans_with_key(_TRACES, "status")),
+                "history_traces": Cannot("history-derived spans keep no payloads: no status on any span",
+                                         _spans_with_key(_HISTORY_TRACES, "status"))},
+    ),
+    Question(
+        id="open_step",
+        text="While order X is open: which step is it waiting on or retrying at moment t, on which attempt, after "
+             "what failure?",
+        category=STATE,
+        kind=AGGREGATE,
+        unit=("order_id", "moment"),
+        cannot={"app_db": _app_db("the orders table records statuses, not the steps and attempts behind them")},
+    ),
+    Question(
+        id="payment_wait",
+        text="While orders are open: has order X waited for its payment confirmation longer than T (1 s) at moment t?",
+        category=STATE,
+        kind=AGGREGATE,
+        unit=("order_id", "moment"),
+        cannot={"traces": Cannot(_NO_PAYLOADS_IN_SPANS + ": no span says which status an order waits in",
+                                 _spans_with_key(_TRACES, "status")),
+                "history_traces": Cannot("history-derived spans keep no payloads: no status on any span",
+                                         _spans_with_key(_HISTORY_TRACES, "status"))},
     ),
     Question(
         id="signals_updates",
@@ -274,7 +322,9 @@ CATALOGUE: tuple[Question, ...] = (
         timed=(("exec_p50_ms", "work_p50_ms"), ("exec_p95_ms", "work_p95_ms"),
                ("queue_p50_ms", "wait_p50_ms"), ("queue_p95_ms", "wait_p95_ms")),
         tolerance_ms=_STEP_TOLERANCE_MS,
-        cannot={"app_db": _app_db(_APP_DB_ONE_ROW)},
+        cannot={"app_db": _app_db(_APP_DB_ONE_ROW),
+                "temporal": _server_lacks("percentiles across runs: Visibility lists and counts runs, it computes "
+                                          "no quantile over their activities")},
     ),
     Question(
         id="order_latency",
@@ -311,7 +361,9 @@ CATALOGUE: tuple[Question, ...] = (
         category=ACROSS,
         kind=AGGREGATE,
         unit=("day", "customer"),
-        cannot={"traces": Cannot(_NO_PAYLOADS_IN_SPANS + ": no amount to add up", _span_payload_keys(_TRACES)),
+        cannot={"temporal": _server_lacks("a sum across runs: Visibility counts runs (OrderTotal is searchable), it "
+                                          "adds up no attribute"),
+                "traces": Cannot(_NO_PAYLOADS_IN_SPANS + ": no amount to add up", _span_payload_keys(_TRACES)),
                 "logs": Cannot("payment records carry the amount but no record names the order's customer",
                                "SELECT count(*) FROM logs WHERE len(list_filter(json_keys(attributes), "
                                "lambda k: k LIKE '%customer%')) > 0"),

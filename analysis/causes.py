@@ -26,7 +26,7 @@ from dataclasses import dataclass
 RIGHT, MISSING, INCOMPLETE, WRONG = "right", "missing", "incomplete", "wrong"
 OUTCOMES = (RIGHT, MISSING, INCOMPLETE, WRONG)
 
-_HISTORY_SOURCES = ("history", "history_traces")
+_HISTORY_SOURCES = ("temporal", "history", "history_traces")
 """Sources read from what the Temporal server stores: deleted with the run, payloads as the codec wrote them."""
 _EXPORTED_SOURCES = ("traces", "logs")
 """Sources a worker process hands over itself: what it held when it was killed never arrives."""

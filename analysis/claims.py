@@ -56,40 +56,57 @@ class _Cells:
         return cell
 
 
+_OPEN_STATE_QUESTIONS = ("open_status", "open_step", "payment_wait")
+"""Asked of every source as of moments while orders ran: what "read its state from the workflow" means."""
+
+
 def _open_state(cells: _Cells) -> tuple[str, str]:
-    status, signals, loyalty = (cells.get("order_status", "history"), cells.get("signals_updates", "history"),
-                                cells.get("loyalty_points", "history"))
-    app = cells.get("order_status", "app_db")
-    if status is None or app is None or signals is None or loyalty is None:
-        return NOT_MEASURED, "the cells this claim needs were not scored"
-    if NO_DATA in (status.reason, app.reason):
-        return NOT_MEASURED, "no history or no orders table was collected"
-    evidence = (f"the workflow's own record gives the business status ({_label(status)}; the orders table: "
-                f"{_label(app)}) and carries state across continue-as-new ({_label(loyalty)}); but a rejected "
-                f"update never reaches history ({_label(signals)}), and this study reads every source after the "
-                "orders closed: live reads of open orders (queries) leave no record in any source to score")
-    if status.verdict == CANNOT:
-        return CONTRADICTED, evidence
-    return PARTLY, evidence
+    in_place = {q: cells.get(q, "temporal") for q in _OPEN_STATE_QUESTIONS}
+    measured = {q: c for q, c in in_place.items() if c is not None and c.measured and c.reason != NO_DATA}
+    if not measured:
+        return NOT_MEASURED, "Temporal was not asked in place while orders ran (observer off or no open order seen)"
+    better, worse, parts = [], [], []
+    for question_id, cell in measured.items():
+        others = [c for source in ("history", "traces", "logs", "app_db", "history_traces")
+                  if (c := cells.get(question_id, source)) is not None and c.measured]
+        best = max(others, key=_score, default=None)
+        parts.append(f"{_label(cell)}" + (f" (best other: {_label(best)})" if best is not None else ""))
+        (better if best is None or _score(cell) >= _score(best) else worse).append(question_id)
+    signals = cells.get("signals_updates", "history")
+    evidence = ("asked in place while the orders ran (the status query, Describe's pending activities) and judged "
+                "against the workers' own ledger at the same moments: " + "; ".join(parts)
+                + ". In place, Temporal's view trails each activity's end by the workflow task that records it "
+                "(a moment in between reads the previous status), and a deleted run answers 'not found'")
+    if signals is not None:
+        evidence += f"; a rejected update never reaches history ({_label(signals)})"
+    if not worse:
+        return SUPPORTED, evidence
+    return (PARTLY if better else CONTRADICTED), evidence
 
 
 def _no_aggregation(cells: _Cells) -> tuple[str, str]:
-    pairs = [(cells.get(q, "history"), cells.get(q, "app_db"))
-             for q in ("closed_in_period", "orders_by_status", "revenue_by_day")]
-    if any(h is None or a is None for h, a in pairs) or any(h.reason == NO_DATA for h, _ in pairs):
+    questions = ("closed_in_period", "orders_by_status", "revenue_by_day")
+    triples = [(cells.get(q, "temporal"), cells.get(q, "history"), cells.get(q, "app_db")) for q in questions]
+    if any(h is None or a is None for _, h, a in triples) or any(h.reason == NO_DATA for _, h, _ in triples):
         return NOT_MEASURED, "no history was collected"
-    history_short = [h for h, a in pairs if _score(h) < _score(a)]
-    evidence = "; ".join(f"{_label(h)} vs {_label(a)}" for h, a in pairs)
-    evidence += (". Visibility lists closed runs by time while they are retained; counting by business status or "
-                 "adding amounts means scanning every history's payloads, and a deleted (expired) run is gone")
-    if len(history_short) == len(pairs):
+    in_place = [(t, a) for t, _, a in triples if t is not None and t.reason != NO_DATA]
+    judged = in_place if len(in_place) == len(triples) else [(h, a) for _, h, a in triples]
+    short = [t for t, a in judged if _score(t) < _score(a)]
+    evidence = "; ".join(f"{_label(t)} and {_label(h)} vs {_label(a)}" if t is not None else f"{_label(h)} vs "
+                         f"{_label(a)}" for t, h, a in triples)
+    evidence += (". Temporal in place: Visibility lists runs by close time and counts them by a search attribute "
+                 "(OrderStatus) while they are retained, but adds up nothing (no sum of OrderTotal), and a deleted "
+                 "(expired) run is gone; the exported history answers the sum only by scanning every history's "
+                 "payloads, which is a history database, not Temporal")
+    if len(short) == len(judged):
         return SUPPORTED, evidence
-    return (PARTLY if history_short else CONTRADICTED), evidence
+    return (PARTLY if short else CONTRADICTED), evidence
 
 
 def _customer_data(cells: _Cells) -> tuple[str, str]:
     card, address = cells.get("card_number", "history"), cells.get("customer_address", "history")
     app_card, logs_card = cells.get("card_number", "app_db"), cells.get("card_number", "logs")
+    in_place = [c for c in (cells.get("card_number", "temporal"), cells.get("customer_address", "temporal")) if c]
     if card is None or address is None:
         return NOT_MEASURED, "the customer data questions were not scored"
     if "not yet measured" in card.reason or card.reason == NO_DATA:
@@ -99,8 +116,9 @@ def _customer_data(cells: _Cells) -> tuple[str, str]:
         return PARTLY, (f"history did not give back the sentinel data ({_label(card)}, {_label(address)}): "
                         "payloads were unreadable (encrypted by a codec), which is what makes Temporal a fit place "
                         f"for it; elsewhere: {others}")
+    shown = f"; in place, the Web UI shows them too ({', '.join(_label(c) for c in in_place)})" if in_place else ""
     return SUPPORTED, (f"history holds the sentinel card number and address in the clear ({_label(card)}, "
-                       f"{_label(address)}) for anyone who can read the namespace, and loses them with the run "
+                       f"{_label(address)}{shown}) for anyone who can read the namespace, and loses them with the run "
                        f"when retention (or deletion) removes it; the services' own stores keep less: {others}")
 
 
@@ -133,7 +151,8 @@ def _history_is_enough(cells: _Cells) -> tuple[str, str]:
 
 
 def _fault_tolerance(cells: _Cells) -> tuple[str, str]:
-    crash = {source: cells.get("crash_recovery", source) for source in ("history", "traces", "logs", "app_db")}
+    crash = {source: cells.get("crash_recovery", source)
+             for source in ("temporal", "history", "traces", "logs", "app_db")}
     scored = {s: c for s, c in crash.items() if c is not None}
     history = scored.get("history")
     if history is None or history.reason == NO_DATA:

@@ -13,7 +13,7 @@ from temporal_lens.analysis.scopes import RETAINED
 from temporal_lens.analysis.scoring import ANSWERS, CANNOT, NO_DATA, NOT_MEASURED, PARTIAL, Cell
 
 _STYLE = {ANSWERS: "bold green", PARTIAL: "yellow", CANNOT: "red"}
-SHORT_TITLES = {"history_traces": "hist→tr"}
+SHORT_TITLES = {"temporal": "in place", "history": "history", "app_db": "app db", "history_traces": "hist→tr"}
 """Column titles short enough for 80 columns (the full ones are in the report)."""
 FEW_MARK = "*"
 LEGEND = ("k/n: units right of n judged (green all, yellow some, red none); second line: Wilson 95% interval; "
@@ -49,7 +49,8 @@ def render_matrix(cells: Sequence[Cell], *, title: str = "Answerability: which s
     sources = list(dict.fromkeys(cell.source for cell in cells))
     if cells and all(cell.scope == RETAINED for cell in cells):
         title += " (without the deleted runs)"
-    table = Table(title=title, caption=LEGEND, box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True)
+    # No padding: the box's blank column rule already parts the columns, and six sources must fit 80 columns.
+    table = Table(title=title, caption=LEGEND, box=box.SIMPLE_HEAD, padding=(0, 0), collapse_padding=True)
     table.add_column("question", no_wrap=True)
     for source in sources:
         table.add_column(SHORT_TITLES.get(source, SOURCE_TITLES.get(source, source)), justify="center", no_wrap=True)

@@ -31,7 +31,12 @@ _LANES = ("history", "traces", "logs", "history_traces")
 METHOD_RULE = (
     "A source answers what an operator can derive from what that source stores, with one query over that source's "
     "tables (no ground truth, no other source); the same inference is allowed wherever the same evidence is stored; "
-    "every unit a source gets not-right carries a cause; every `cannot` names what the data lacks."
+    "every unit a source gets not-right carries a cause; every `cannot` names what the data lacks. Temporal in place "
+    "answers only from what the server's own APIs returned when asked (Visibility List and Count, Describe, workflow "
+    "queries, one run's history as `temporal workflow show` prints it): per order it may read that run's events, "
+    "never join or add up across runs; what needs a server-side operation Temporal lacks (a sum, a percentile, a "
+    "join across runs) is `cannot` (a client that lists everything and adds it up is an export: the exported "
+    "history column)."
 )
 """The one inference rule every cell is scored by, stated in both reports."""
 

@@ -18,7 +18,8 @@ SCOPES = (ALL, RETAINED)
 SCOPE_TITLES = {ALL: "every order", RETAINED: "without the deleted runs (what an operator sees inside retention)"}
 
 SOURCE_TABLES = {"history_events": "workflow_id", "workflows": "workflow_id", "spans": "workflow_id",
-                 "logs": "workflow_id", "app_orders": "order_id"}
+                 "logs": "workflow_id", "app_orders": "order_id", "app_order_status_changes": "order_id",
+                 "temporal_observations": "workflow_id"}
 """Source tables and the column naming whose record a row is; rows naming none (service start-up) stay."""
 
 

@@ -65,6 +65,13 @@ def benchmarks(quick: bool) -> list[tuple[str, str, list[str]]]:
             "the study process's peak memory within 2x from 60 to 1,000 orders, no driver call over 1 s.",
             ["study_scale.py", *(["--quick"] if quick else ["--sizes", "12,60,200,1000"])],
         ),
+        (
+            "Observer",
+            "The whole study's wall time with the observer asking Temporal in place at its default cadence vs off, "
+            "both studies started at once in each round (same load), ratio per round. Target: under 15% growth.",
+            ["observer_overhead.py", "--rounds", "1" if quick else "2", *(["--orders", "6", "--cases", "1"]
+                                                                        if quick else [])],
+        ),
     ]
 
 

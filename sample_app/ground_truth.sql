@@ -83,3 +83,20 @@ CREATE TABLE IF NOT EXISTS ground_truth_queue_waits (
     started_at   TIMESTAMPTZ NOT NULL,
     queue_ms     DOUBLE NOT NULL
 );
+
+-- Every activity attempt as the worker that ran it saw it (all three services): when it started and ended on the
+-- worker's clock, and how the activity function ended. An attempt whose worker was killed has no end.
+CREATE TABLE IF NOT EXISTS ground_truth_worker_attempts (
+    service     VARCHAR NOT NULL,           -- the worker's task queue
+    workflow_id VARCHAR NOT NULL,
+    order_id    VARCHAR NOT NULL,           -- the workflow id after its first '-' (order-X, invoice-X)
+    activity_id VARCHAR NOT NULL,
+    step        VARCHAR,
+    attempt     INTEGER NOT NULL,
+    started_at  TIMESTAMPTZ,
+    ended_at    TIMESTAMPTZ,                -- NULL: never ended (worker killed)
+    outcome     VARCHAR,                    -- 'completed', 'failed', 'timed_out', 'canceled'; NULL: never ended
+    error       VARCHAR,                    -- a failed attempt's error as raised
+    status      VARCHAR,                    -- record_order_status: the order status the attempt recorded
+    scheduled_at TIMESTAMPTZ                -- when the server offered this attempt to workers (after any backoff)
+);

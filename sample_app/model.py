@@ -1,11 +1,14 @@
 """The order flow's vocabulary: task queues, step names, and the data that travels between services.
 
-Workflow code imports this module, so it stays standard-library only.
+Workflow code imports this module, so it stays standard-library only (and `temporalio`, which the workflow sandbox
+always passes through).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from temporalio.common import SearchAttributeKey
 
 ORDERS_QUEUE = "orders"
 PAYMENTS_QUEUE = "payments"
@@ -34,6 +37,14 @@ QUERY_STATUS = "status"
 UPDATE_ADDRESS = "change_address"
 SIGNAL_ADD_POINTS = "add_points"
 SIGNAL_CLOSE = "close"
+QUERY_POINTS = "points"
+
+# Custom search attributes an order upserts at each status change, so Visibility can list and count orders by them.
+ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
+CUSTOMER_ID = SearchAttributeKey.for_keyword("CustomerId")
+ORDER_TOTAL = SearchAttributeKey.for_float("OrderTotal")
+"""The order's amount in currency units (cents / 100)."""
+ORDER_SEARCH_ATTRIBUTES: tuple[SearchAttributeKey, ...] = (ORDER_STATUS, CUSTOMER_ID, ORDER_TOTAL)
 
 LOYALTY_EVENTS_PER_RUN = 3
 """A loyalty workflow continues as new after this many point events, keeping its history short."""

@@ -34,6 +34,15 @@ CREATE TABLE IF NOT EXISTS orders (
 )
 """
 
+_CHANGES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS order_status_changes (
+    order_id   TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    changed_at DATETIME NOT NULL
+)
+"""
+"""Every status change the service recorded, with its time: what the orders table was at any moment."""
+
 log = get_logger("orders")
 _lock = threading.Lock()
 
@@ -59,6 +68,9 @@ def _write_status(change: StatusChange) -> None:
                    shipping_address = excluded.shipping_address""",
             (change.order_id, change.customer, change.amount_cents, change.status, change.shipping_address, now, now),
         )
+        db.execute(_CHANGES_SCHEMA)
+        db.execute("INSERT INTO order_status_changes (order_id, status, changed_at) VALUES (?, ?, ?)",
+                   (change.order_id, change.status, now))
 
 
 def main() -> None:

@@ -7,12 +7,14 @@ import asyncio
 import os
 import signal
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from temporal_lens.interceptors import LensPlugin, configure_telemetry, get_logger
+from temporal_lens.sample_app.attempt_ledger import AttemptLedger
 from temporal_lens.sample_app.codec import data_converter
 from temporal_lens.sample_app.faults import FAULTS_ENV
 
@@ -59,7 +61,10 @@ async def _serve(
         loop.add_signal_handler(signum, stop.set)
     client = await Client.connect(args.address, namespace=args.namespace, plugins=[LensPlugin()],
                                   data_converter=data_converter(args.codec_key))
-    async with Worker(client, task_queue=task_queue, activities=list(activities), workflows=list(workflows)):
+    # The run folder (beside the fault plan) receives the workers' own attempt ledger: ground truth of what ran when.
+    ledger = [AttemptLedger(Path(args.faults).parent)] if args.faults and activities else []
+    async with Worker(client, task_queue=task_queue, activities=list(activities), workflows=list(workflows),
+                      interceptors=ledger):
         log.info("service ready", task_queue=task_queue, address=args.address)
         await stop.wait()
         log.info("service stopping")

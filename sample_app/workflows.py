@@ -119,8 +119,14 @@ class OrderWorkflow:
             start_to_close_timeout=STEP_TIMEOUT,
         )
         # Only a recorded status is reported: a query then never runs ahead of the orders table, and whatever the
-        # workflow does right after (e.g. start its payment timer) happens in the same workflow task.
+        # workflow does right after (e.g. start its payment timer) happens in the same workflow task. Visibility
+        # gets the same status in the same task (an upsert is a command, replayed like any other).
         self._status = status
+        workflow.upsert_search_attributes([
+            model.ORDER_STATUS.value_set(status),
+            model.CUSTOMER_ID.value_set(order.customer),
+            model.ORDER_TOTAL.value_set(order.amount_cents / 100),
+        ])
 
     @workflow.signal(name=model.SIGNAL_CONFIRM_PAYMENT)
     def confirm_payment(self) -> None:
@@ -194,6 +200,6 @@ class LoyaltyWorkflow:
     def close(self) -> None:
         self._closing = True
 
-    @workflow.query(name="points")
+    @workflow.query(name=model.QUERY_POINTS)
     def points(self) -> int:
         return (self._state.points if self._state else 0) + sum(self._pending)

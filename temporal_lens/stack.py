@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 TEMPORAL_BIN_ENV = "TEMPORAL_LENS_TEMPORAL_BIN"
@@ -69,6 +69,8 @@ class DevServer:
     headless: bool = False
     namespace: str = "default"
     startup_timeout: float = 60.0
+    search_attributes: dict[str, str] = field(default_factory=dict)
+    """Custom search attributes registered at launch: name -> type as the CLI spells it (Keyword, Double, ...)."""
 
     def __post_init__(self) -> None:
         self.workdir = Path(self.workdir)
@@ -116,6 +118,8 @@ class DevServer:
         ]  # fmt: skip
         if self.headless:
             command.append("--headless")
+        for name, type_name in self.search_attributes.items():
+            command += ["--search-attribute", f"{name}={type_name}"]
         self._log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self._process = subprocess.Popen(
             command,

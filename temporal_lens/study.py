@@ -38,8 +38,12 @@ from temporal_lens.collectors import (
 )
 from temporal_lens.interceptors import LensPlugin, configure_telemetry
 from temporal_lens.interrupts import raise_if_stopped, stop_requested
+from temporal_lens.observer import SCHEMA as OBSERVER_SCHEMA
+from temporal_lens.observer import Observer, ObserverSettings
 from temporal_lens.progress import StudyProgress
 from temporal_lens.run_status import RunStatus
+from temporal_lens.sample_app import model
+from temporal_lens.sample_app.attempt_ledger import load_attempts
 from temporal_lens.sample_app.call_timer import CallTimer
 from temporal_lens.sample_app.codec import data_converter, write_key_file
 from temporal_lens.sample_app.driver import (
@@ -49,7 +53,7 @@ from temporal_lens.sample_app.driver import (
     scenario_timeout,
     settle_deletions,
 )
-from temporal_lens.sample_app.model import ORDERS_QUEUE
+from temporal_lens.sample_app.model import ORDER_SEARCH_ATTRIBUTES, ORDERS_QUEUE
 from temporal_lens.sample_app.queue_ledger import load_queue_waits
 from temporal_lens.sample_app.scenario import (
     DEFAULT_CASES,
@@ -61,6 +65,7 @@ from temporal_lens.sample_app.scenario import (
     plan_orders,
     write_plan_file,
 )
+from temporal_lens.search_attributes import ensure_search_attributes, search_attribute_types
 from temporal_lens.services import ServiceProcesses
 from temporal_lens.stack import DevServer, StackError
 
@@ -132,6 +137,8 @@ class StudyOptions:
     """Encrypt every payload (EncryptionCodec), to show what history then holds of customer data."""
     external: ExternalStack | None = None
     """Run against this stack instead of starting a dev server; None: the embedded stack."""
+    observer: ObserverSettings = field(default_factory=ObserverSettings)
+    """How the observer asks Temporal in place while orders run (cadence 0: not at all)."""
 
 
 TOKEN_ENV = "TEMPORAL_LENS_OTLP_TOKEN"
@@ -197,7 +204,9 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
             history_query = None
             server = None
             if external is None:
-                server = stack.enter_context(DevServer(run_dir, headless=options.headless))
+                server = stack.enter_context(DevServer(
+                    run_dir, headless=options.headless,
+                    search_attributes=search_attribute_types(ORDER_SEARCH_ATTRIBUTES)))
                 address, namespace = server.address, server.namespace
                 console.print(f"Temporal dev server at [bold]{server.address}[/]"
                               + (f", Web UI at [bold]{server.ui_url}[/]" if server.ui_url else ""))
@@ -211,6 +220,9 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
                                  f'StartTime >= "{since.strftime("%Y-%m-%dT%H:%M:%SZ")}"')
                 console.print(f"External Temporal at [bold]{address}[/] (namespace {namespace})"
                               + (f", Web UI at [bold]{external.ui_url}[/]" if external.ui_url else ""))
+            added = asyncio.run(_ensure_order_attributes(address, namespace))
+            if added:
+                console.print(f"Registered search attributes {', '.join(added)} in namespace {namespace}")
             receiver = stack.enter_context(OtlpReceiver(writer, host=receiver_host, port=receiver_port, token=token))
             console.print(f"OTLP receiver at [bold]{receiver.endpoint}[/] writing into {db_path}")
             export_to = receiver.endpoint if external is None else external.otlp_endpoint
@@ -226,6 +238,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
                 service_name="order-driver", otlp_endpoint=export_to, log_path=run_dir / "logs" / "driver.jsonl"
             )
             calls = CallTimer()
+            observer = _observer_for(plans, options.observer)
             drive_began = time.monotonic()
             raise_if_stopped()
             status.enter("driving")
@@ -236,7 +249,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
                         dict(timeout=timeout, concurrency=options.concurrency, deletion_wait=options.deletion_wait,
                              calls=calls, progress=progress.advance),
                         lambda: progress.update("spans", completed=receiver.spans_stored),
-                        server,
+                        server, observer=observer,
                     ))
             finally:
                 telemetry.shutdown()
@@ -244,6 +257,10 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
             raise_if_stopped()
             status.enter("collecting")
             console.print(f"Drove {len(plans)} orders in {time.monotonic() - drive_began:.1f} s", highlight=False)
+            if observer is not None:
+                conn.execute(OBSERVER_SCHEMA)
+                for table_name, table in observer.tables().items():
+                    writer.insert(table_name, table, keyed=False)
             services.stop()  # flushes every service's spans into the receiver (or the collector) before it stops
             if external is not None:
                 _wait_until_quiet(receiver)  # the collector batches and forwards on its own schedule
@@ -259,6 +276,10 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
             console.print(calls.summary(), highlight=False)
             for table_name, table in ground_truth_tables(scenario).items():
                 writer.insert(table_name, table)
+            worker_attempts, attempt_errors = load_attempts([run_dir])
+            writer.insert("ground_truth_worker_attempts", worker_attempts, keyed=False)
+            for error in attempt_errors:
+                console.print(f"[yellow]skipped attempt ledger line: {error}[/]")
             queue_waits, ledger_errors = load_queue_waits([run_dir])
             writer.insert("ground_truth_queue_waits", queue_waits, keyed=False)
             for error in ledger_errors:
@@ -281,6 +302,8 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
             for error in result.errors:
                 console.print(f"[yellow]skipped log line: {error}[/]")
         load_sqlite_table(writer, run_dir / "app_orders.sqlite", "orders", into="app_orders")
+        load_sqlite_table(writer, run_dir / "app_orders.sqlite", "order_status_changes",
+                          into="app_order_status_changes")
 
         raise_if_stopped()
         status.enter("scoring")
@@ -319,6 +342,21 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
     return StudyResult(run_dir, db_path, cells)
 
 
+def _observer_for(plans, settings: ObserverSettings) -> Observer | None:
+    if not settings.enabled:
+        return None
+    loyalty = sorted({model.loyalty_workflow_id(p.order.customer) for p in plans})
+    return Observer([p.workflow_id for p in plans], query_name=model.QUERY_STATUS, workflow_type=model.WORKFLOW_TYPE,
+                    settings=settings, finals=[(w, model.QUERY_POINTS) for w in loyalty])
+
+
+async def _ensure_order_attributes(address: str, namespace: str) -> list[str]:
+    """The orders' search attributes, registered where missing, before any order starts (an upsert of an unknown
+    attribute would stall every order's workflow task)."""
+    client = await Client.connect(address, namespace=namespace)
+    return await ensure_search_attributes(client, ORDER_SEARCH_ATTRIBUTES)
+
+
 def _receiver_token(external: ExternalStack | None, run_dir: Path, console: Console) -> str | None:
     """The bearer token the external collector must send; None for the embedded stack (its receiver is loopback).
 
@@ -353,7 +391,7 @@ def _blaming_a_dead_server(server: DevServer | None) -> Iterator[None]:
 
 
 async def _drive(address, namespace, plans, services: ServiceProcesses, fault_plan, codec_key, settings: dict,
-                 on_tick=lambda: None, server: DevServer | None = None):
+                 on_tick=lambda: None, server: DevServer | None = None, *, observer: Observer | None = None):
     """Run the scenario (`settings`: run_scenario's keyword arguments) while watching that every service lives;
     `on_tick` is called on each watch (twice a second)."""
     client = await Client.connect(address, namespace=namespace, plugins=[LensPlugin()],
@@ -373,13 +411,19 @@ async def _drive(address, namespace, plans, services: ServiceProcesses, fault_pl
     watcher = asyncio.create_task(watch_services())
     driver = asyncio.create_task(run_scenario(client, plans, fault_plan=fault_plan, crash_worker=crash_worker,
                                               codec=codec_key is not None, **settings))
+    observing = asyncio.create_task(observer.observe(client, driver)) if observer is not None else None
     done, _ = await asyncio.wait({watcher, driver}, return_when=asyncio.FIRST_COMPLETED)
-    watcher.cancel()
     if driver not in done:
+        watcher.cancel()
         driver.cancel()
+        if observing is not None:
+            observing.cancel()
         # wait for the orders' tasks to unwind, so none is left for asyncio.run to cancel (and log) on the way out
-        await asyncio.gather(driver, return_exceptions=True)
+        await asyncio.gather(driver, *([observing] if observing is not None else []), return_exceptions=True)
         watcher.result()  # raises the service's failure
+    if observing is not None:
+        await observing  # the last closes and the final answers, with the services still up to answer queries
+    watcher.cancel()
     return driver.result()
 
 

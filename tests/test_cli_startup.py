@@ -61,6 +61,9 @@ def test_help_choices_equal_their_owners() -> None:
     assert _choices.SOURCES == SOURCES
     assert _choices.SCOPES == SCOPES
     assert _choices.DEFAULT_CASES == DEFAULT_CASES
+    from temporal_lens.observer import ObserverSettings
+
+    assert ObserverSettings().cadence_s == _choices.DEFAULT_OBSERVE_EVERY
     assert _choices.SCENARIOS == SCENARIOS
     assert _choices.DEFAULT_CONCURRENCY == DEFAULT_CONCURRENCY
     assert _choices.DEFAULT_AGENT_PORT == DEFAULT_AGENT_PORT

@@ -171,3 +171,13 @@ def test_the_studys_receiver_listens_on_the_docker_bridge_not_every_interface() 
 
     host = _study_defaults()["receive_grpc"].rpartition(":")[0]
     assert host == DOCKER_BRIDGE
+
+
+def test_the_compose_temporal_registers_every_search_attribute_the_orders_upsert(services) -> None:
+    from temporal_lens.sample_app.model import ORDER_SEARCH_ATTRIBUTES
+    from temporal_lens.search_attributes import search_attribute_types
+
+    check = " ".join(services["temporal"]["healthcheck"]["test"][1:])
+    assert "temporal operator search-attribute create" in check
+    for name, type_name in search_attribute_types(ORDER_SEARCH_ATTRIBUTES).items():
+        assert f"--name {name} --type {type_name}" in check, name

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 from rich.console import Console
 
-from temporal_lens.analysis import CATALOGUE, RETAINED, Cell, Question, score_answers, wilson_interval
+from temporal_lens.analysis import CATALOGUE, RETAINED, SOURCES, Cell, Question, score_answers, wilson_interval
 from temporal_lens.analysis.catalogue import PER_ORDER_TIMING
 from temporal_lens.analysis.causes import CAUSE_BY_CODE, RUN_DELETED
 from temporal_lens.analysis.compare import units_sql
@@ -82,7 +82,7 @@ def test_counting_a_cause_right_recomputes_the_verdict() -> None:
 
 
 def test_matrix_fits_80_columns_without_wrapping_a_cell() -> None:
-    sources = ("history", "traces", "logs", "app_db", "history_traces")
+    sources = SOURCES
     shapes = [(11, 12), (1, 2), (0, 3), (10_007, 10_008), (9_876, 9_999), (999, 999), (0, 0)]
     cells = []
     for i, q in enumerate(CATALOGUE):

@@ -68,6 +68,9 @@ def test_no_dev_server_is_started_and_the_given_addresses_are_used(external_run)
     run_dir, stdout, server, _, receiver, _ = external_run
     assert f"External Temporal at {server.address}" in stdout
     assert f"OTLP receiver at {receiver}" in stdout
+    # a plain dev server: the orders' search attributes are registered before any order starts
+    assert "Registered search attributes OrderStatus, CustomerId, OrderTotal in namespace default" in stdout
+    assert stdout.index("Registered search attributes") < stdout.index("driving")
     assert stdout.strip().splitlines()[-1] == f"Run folder: {run_dir}"
     assert not (run_dir / "temporal.sqlite").exists()
     assert not (run_dir / "temporal-server.log").exists()

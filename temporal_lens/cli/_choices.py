@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-SOURCES = ("history", "traces", "logs", "app_db", "history_traces")
+SOURCES = ("temporal", "history", "traces", "logs", "app_db", "history_traces")
 """temporal_lens.analysis.SOURCES: the sources a question can be asked of."""
 
 SCENARIOS = ("happy", "retry", "decline", "out_of_stock", "timeout", "heartbeat", "cancel", "address_update",
@@ -27,3 +27,6 @@ DEFAULT_CASES = 2
 
 DEFAULT_CONCURRENCY = 8 * (os.cpu_count() or 1)
 """temporal_lens.sample_app.driver.DEFAULT_CONCURRENCY: orders a study keeps in flight at once."""
+
+DEFAULT_OBSERVE_EVERY = 1.0
+"""temporal_lens.observer.ObserverSettings().cadence_s: seconds between the observer's ticks over open orders."""

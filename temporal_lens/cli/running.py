@@ -9,7 +9,13 @@ from typing import Annotated
 import typer
 
 from temporal_lens.bridge import DOCKER_BRIDGE
-from temporal_lens.cli._choices import DEFAULT_AGENT_PORT, DEFAULT_CASES, DEFAULT_CONCURRENCY, SCENARIOS
+from temporal_lens.cli._choices import (
+    DEFAULT_AGENT_PORT,
+    DEFAULT_CASES,
+    DEFAULT_CONCURRENCY,
+    DEFAULT_OBSERVE_EVERY,
+    SCENARIOS,
+)
 from temporal_lens.cli._common import (
     BAD_INPUT,
     FAILURE,
@@ -41,6 +47,10 @@ def study(
     concurrency: Annotated[int, typer.Option(min=1, help="orders in flight at once (default: 8 per core)")
                            ] = DEFAULT_CONCURRENCY,
     codec: Annotated[bool, typer.Option(help="encrypt every payload, to show what history then holds")] = False,
+    observe_every: Annotated[
+        float, typer.Option(min=0.0, help="seconds between the observer's Describe and query of each open order "
+                            "(0: Temporal is not asked in place)")
+    ] = DEFAULT_OBSERVE_EVERY,
     external: Annotated[
         bool, typer.Option(help="use a running stack (docker-compose.yml) instead of starting a dev server")
     ] = False,
@@ -76,6 +86,7 @@ def study(
     from temporalio.service import RPCError
 
     from temporal_lens.collectors import DatabasePlaceError, ReceiverBindError
+    from temporal_lens.observer import ObserverSettings
     from temporal_lens.services import ServiceError
     from temporal_lens.stack import StackError
     from temporal_lens.study import ExternalStack, RunFolderError, StudyOptions, run_study
@@ -92,7 +103,7 @@ def study(
     try:
         options = StudyOptions(orders=orders, seed=seed, scenarios=kinds, cases=cases, runs_dir=runs_dir,
                                headless=headless, codec=codec, timeout=timeout, concurrency=concurrency,
-                               external=stack)
+                               external=stack, observer=ObserverSettings(cadence_s=observe_every))
     except ValueError as err:  # a bad TEMPORAL_LENS_DELETION_WAIT
         raise _fail(str(err), BAD_INPUT) from None
     failures = {

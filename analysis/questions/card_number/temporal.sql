@@ -1,0 +1,9 @@
+-- Which card number did order X's customer pay with? The workflow input payload holds it (in the clear, unless a
+-- codec encrypts payloads) for as long as the history is retained.
+-- Temporal in place: the run's history as `temporal workflow show` and the Web UI present it, read one run at
+-- a time: every row comes from one run's events; nothing is joined or added up across runs.
+SELECT regexp_replace(workflow_id, '^order-', '') AS order_id,
+       attributes->>'$.input.payloads[0].data.card_number' AS card_number
+FROM history_events
+WHERE event_type = 'WorkflowExecutionStarted' AND workflow_id LIKE 'order-%'
+QUALIFY row_number() OVER (PARTITION BY workflow_id ORDER BY event_time) = 1;

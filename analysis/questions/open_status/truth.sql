@@ -1,0 +1,11 @@
+-- What was open order X's status at moment t? What the orders service's worker last recorded before t (its own
+-- attempt ledger: the completed record_order_status attempt that ended last), at each moment the order was asked
+-- about while the driver had started it and not yet seen its result.
+SELECT regexp_replace(i.workflow_id, '^order-', '') AS order_id, i.moment, arg_max(w.status, w.ended_at) AS status
+FROM (SELECT * FROM observed_instants WHERE api = 'query') i
+JOIN ground_truth g ON g.workflow_id = i.workflow_id
+JOIN ground_truth_worker_attempts w
+  ON w.workflow_id = i.workflow_id AND w.step = 'record_order_status' AND w.outcome = 'completed'
+ AND w.ended_at <= i.moment
+WHERE g.started_at <= i.moment AND (g.finished_at IS NULL OR i.moment < g.finished_at)
+GROUP BY ALL;

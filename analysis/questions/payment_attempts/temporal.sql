@@ -1,0 +1,30 @@
+-- How many attempts did payment authorization take for order X, and what failed on each?
+-- History keeps one ActivityTaskStarted per activity, for the last attempt, carrying the previous attempt's failure;
+-- earlier attempts leave no trace.
+-- Temporal in place: the run's history as `temporal workflow show` presents it (one run at a time), and what
+-- Describe said while the order was open.
+WITH started AS (
+    SELECT workflow_id, run_id, scheduled_event_id, attempt, failure_message AS previous_failure
+    FROM history_events
+    WHERE event_type = 'ActivityTaskStarted' AND activity_type = 'authorize_payment'
+), closed AS (
+    SELECT workflow_id, run_id, scheduled_event_id, event_type,
+           CASE WHEN event_type = 'ActivityTaskCompleted' THEN NULL ELSE failure_message END AS error
+    FROM history_events
+    WHERE event_type IN ('ActivityTaskCompleted', 'ActivityTaskFailed', 'ActivityTaskTimedOut')
+      AND activity_type = 'authorize_payment'
+)
+SELECT regexp_replace(s.workflow_id, '^order-', '') AS order_id, s.attempt, c.error
+FROM started s JOIN closed c USING (workflow_id, run_id, scheduled_event_id)
+UNION ALL
+SELECT regexp_replace(workflow_id, '^order-', ''), attempt - 1, previous_failure
+FROM started WHERE attempt > 1
+UNION
+-- Describe, while the order was open: a pending authorization on attempt N carries attempt N-1's failure, so an
+-- attempt the history overwrote is still seen if Describe was asked during it or its backoff.
+SELECT DISTINCT regexp_replace(o.workflow_id, '^order-', ''), CAST(a->>'attempt' AS INTEGER) - 1,
+       a->>'last_failure_message'
+FROM temporal_observations o, unnest(CAST(o.pending_activities AS JSON[])) AS p(a)
+WHERE o.api = 'describe' AND o.answered AND o.workflow_id LIKE 'order-%'
+  AND a->>'activity_type' = 'authorize_payment' AND CAST(a->>'attempt' AS INTEGER) > 1
+  AND a->>'last_failure_message' IS NOT NULL;

@@ -1,0 +1,11 @@
+-- Has open order X waited for its payment confirmation longer than T at moment t? The last 'order status recorded'
+-- record by t says 'awaiting_payment', written when.
+WITH last AS (
+    SELECT i.workflow_id, i.moment, arg_max(l.attributes->>'status', l.time) AS status, max(l.time) AS since
+    FROM (SELECT * FROM observed_instants WHERE api = 'query') i
+    JOIN logs l ON l.workflow_id = i.workflow_id AND l.event = 'order status recorded' AND l.time <= i.moment
+    GROUP BY ALL
+)
+SELECT regexp_replace(workflow_id, '^order-', '') AS order_id, moment,
+       date_diff('millisecond', since, moment) > $longer_than_ms AS longer
+FROM last WHERE status = 'awaiting_payment';

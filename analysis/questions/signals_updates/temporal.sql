@@ -1,0 +1,11 @@
+-- Which signals and updates did order X receive, and was each accepted? Signaled and UpdateAccepted events: an
+-- update the validator rejected is never written to history.
+-- Temporal in place: the run's history as `temporal workflow show` and the Web UI present it, read one run at
+-- a time: every row comes from one run's events; nothing is joined or added up across runs.
+SELECT DISTINCT regexp_replace(workflow_id, '^order-', '') AS order_id,
+       CASE WHEN event_type = 'WorkflowExecutionSignaled' THEN 'signal' ELSE 'update' END AS kind,
+       coalesce(signal_name, update_name, attributes->>'$.acceptedRequest.input.name') AS name,
+       true AS accepted
+FROM history_events
+WHERE workflow_id LIKE 'order-%'
+  AND event_type IN ('WorkflowExecutionSignaled', 'WorkflowExecutionUpdateAccepted');
