@@ -90,13 +90,15 @@ def collect_for_audit(conn: duckdb.DuckDBPyConnection, inputs: AuditInputs, prog
         collected.spans += result.spans
         collected.logs += result.logs
         collected.errors += result.errors
+        progress.advance(len(inputs.otlp_files), f"{result.spans} spans, {result.logs} records")
     if inputs.log_files:
         from temporal_lens.collectors import load_log_files
 
         progress.step("log files", len(inputs.log_files))
-        for result in load_log_files(writer, inputs.log_files):
+        for done, result in enumerate(load_log_files(writer, inputs.log_files), start=1):
             collected.logs += result.loaded
             collected.errors += [str(error) for error in result.errors]
+            progress.advance(done, f"{collected.logs} records")
     if inputs.jaeger_url:
         from temporal_lens.collectors import collect_jaeger_api
 

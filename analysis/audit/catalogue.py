@@ -115,13 +115,10 @@ def ask_generic(
             cannot[source] = f"no {missing} table: open runs were not observed in this database"
             continue
         used = {name: value for name, value in values.items() if f"${name}" in sql}
-        cursor = conn.cursor()
-        try:
-            result = cursor.execute(sql, used)
-            names = [column[0] for column in result.description]
-            rows[source] = [dict(zip(names, row, strict=True)) for row in result.fetchall()]
-        finally:
-            cursor.close()
+        # on `conn` itself: the views are TEMP, and a cursor is a connection of its own that would not see them
+        result = conn.execute(sql, used)
+        names = [column[0] for column in result.description]
+        rows[source] = [dict(zip(names, row, strict=True)) for row in result.fetchall()]
     return GenericAnswer(question, rows, cannot, _verdicts(question, rows))
 
 

@@ -35,12 +35,8 @@ def measure_coverage(conn: duckdb.DuckDBPyConnection) -> list[Coverage]:
     """Every coverage measure (the views of `create_views` must exist on `conn`)."""
     measures = []
     for measure_id, title in MEASURES:
-        cursor = conn.cursor()
-        try:
-            result = cursor.execute(files(__package__).joinpath("coverage", f"{measure_id}.sql").read_text())
-            names = [column[0] for column in result.description]
-            rows = [dict(zip(names, row, strict=True)) for row in result.fetchall()]
-        finally:
-            cursor.close()
+        result = conn.execute(files(__package__).joinpath("coverage", f"{measure_id}.sql").read_text())
+        names = [column[0] for column in result.description]
+        rows = [dict(zip(names, row, strict=True)) for row in result.fetchall()]
         measures.append(Coverage(measure_id, title, rows))
     return measures
