@@ -3,6 +3,7 @@
 from temporal_lens.collectors.addresses import dialable_host, join_host_port, parse_host_port
 from temporal_lens.collectors.app_db import AppTableError, load_sqlite_table
 from temporal_lens.collectors.db import BatchWriter, DatabaseInUseError, open_database
+from temporal_lens.collectors.history_export import ExportFileError, export_file_paths, load_export_files
 from temporal_lens.collectors.history_files import (
     HistoryFileError,
     load_history_files,
@@ -33,7 +34,9 @@ from temporal_lens.collectors.jaeger import (
 )
 from temporal_lens.collectors.jaeger_agent import AgentDatagramError, JaegerAgentReceiver, decode_emit_batch
 from temporal_lens.collectors.logs import LogLineError, LogLoadResult, load_log_file, load_log_files
+from temporal_lens.collectors.open_runs import PENDING_ACTIVITIES, OpenRunsResult, observe_open_runs
 from temporal_lens.collectors.otlp_convert import OTLP_LOG_SOURCE, logs_to_table, otlp_log_key
+from temporal_lens.collectors.otlp_files import OtlpFilesResult, load_otlp_files
 from temporal_lens.collectors.otlp_http import OtlpHttpReceiver
 from temporal_lens.collectors.otlp_receiver import OtlpReceiver, ReceiverBindError, spans_to_table
 from temporal_lens.collectors.parquet import PARTITIONING, Partitioning, export_parquet
@@ -48,6 +51,7 @@ __all__ = [
     "LOGS",
     "OTLP_LOG_SOURCE",
     "PARTITIONING",
+    "PENDING_ACTIVITIES",
     "RUN_CLOSE_STATUS",
     "SPANS",
     "TABLES",
@@ -58,12 +62,15 @@ __all__ = [
     "CollectProgress",
     "CollectResult",
     "DatabaseInUseError",
+    "ExportFileError",
     "HistoryFileError",
     "JaegerAgentReceiver",
     "JaegerApiError",
     "JaegerFormatError",
     "LogLineError",
     "LogLoadResult",
+    "OpenRunsResult",
+    "OtlpFilesResult",
     "OtlpHttpReceiver",
     "OtlpReceiver",
     "Partitioning",
@@ -74,6 +81,7 @@ __all__ = [
     "decode_emit_batch",
     "dialable_host",
     "event_type_name",
+    "export_file_paths",
     "export_jaeger",
     "export_parquet",
     "fetch_jaeger_traces",
@@ -81,13 +89,16 @@ __all__ = [
     "jaeger_spans_table",
     "jaeger_trace_document",
     "join_host_port",
+    "load_export_files",
     "load_history_files",
     "load_history_json",
     "load_jaeger_file",
     "load_log_file",
     "load_log_files",
+    "load_otlp_files",
     "load_sqlite_table",
     "logs_to_table",
+    "observe_open_runs",
     "open_database",
     "otlp_log_key",
     "parse_host_port",
