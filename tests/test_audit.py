@@ -112,7 +112,7 @@ def test_rejected_update_is_silent_in_history(audited) -> None:
         from temporal_lens.analysis.audit import QUESTIONS, ask_generic, create_views
 
         create_views(conn)
-        answer = ask_generic(conn, next(q for q in QUESTIONS if q.id == "signals_updates"))
+        answer = ask_generic(conn, next(q for q in QUESTIONS if q.id == "signals_updates"), keep_rows=None)
     finally:
         conn.close()
     lens_run = workload.runs[("lens", "Mailbox")][0]

@@ -12,7 +12,7 @@ from temporal_lens.analysis.audit.catalogue import (
     create_views,
 )
 from temporal_lens.analysis.audit.coverage import MEASURES, Coverage, measure_coverage
-from temporal_lens.analysis.audit.report import AuditReport, audit_summary, build_audit, write_audit_report
+from temporal_lens.analysis.audit.report import AuditReport, Overview, audit_summary, build_audit, write_audit_report
 
 __all__ = [
     "MEASURES",
@@ -22,6 +22,7 @@ __all__ = [
     "Coverage",
     "GenericAnswer",
     "GenericQuestion",
+    "Overview",
     "PairVerdict",
     "TypeVerdict",
     "ask_all",

@@ -9,7 +9,6 @@ and logs fill the rest).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from importlib.resources import files
 from typing import Any
@@ -22,6 +21,8 @@ SOURCES = ("history", "describe", "traces", "logs")
 # A source read from a table only some audits write (Describe needs a live server, not export files).
 _TABLE_OF_SOURCE = {"describe": "pending_activities"}
 DEFAULT_PARAMS: dict[str, Any] = {"min_attempts": 3}
+ROWS_KEPT = 50
+"""Rows of each source's answer kept in memory for the report; the comparison itself runs in DuckDB over all."""
 _EXAMPLES = 5
 # Two sources time an activity from different ends (the server's events, the worker's clock): values that close
 # count as one answer.
@@ -86,6 +87,7 @@ class GenericAnswer:
     rows: dict[str, list[dict[str, Any]]]
     cannot: dict[str, str]
     by_type: list[TypeVerdict] = field(default_factory=list)
+    row_counts: dict[str, int] = field(default_factory=dict)
 
 
 def create_views(conn: duckdb.DuckDBPyConnection) -> None:
@@ -99,12 +101,22 @@ def question_sql(question_id: str, source: str) -> str | None:
 
 
 def ask_generic(
-    conn: duckdb.DuckDBPyConnection, question: GenericQuestion, params: dict[str, Any] | None = None
+    conn: duckdb.DuckDBPyConnection,
+    question: GenericQuestion,
+    params: dict[str, Any] | None = None,
+    *,
+    keep_rows: int | None = ROWS_KEPT,
 ) -> GenericAnswer:
-    """Ask `question` of every source that has a query for it; compare the answers per workflow type."""
+    """Ask `question` of every source that has a query for it; compare the answers per workflow type.
+
+    Each source's answer is kept in a TEMP table and compared there, so memory does not grow with the number of
+    runs; `rows` holds the first `keep_rows` of each (None: all), `row_counts` how many there are.
+    """
     values = {**DEFAULT_PARAMS, **(params or {})}
     rows: dict[str, list[dict[str, Any]]] = {}
+    counts: dict[str, int] = {}
     cannot: dict[str, str] = {}
+    # on `conn` itself throughout: the views and answers are TEMP, which a cursor (a connection of its own) cannot see
     for source in SOURCES:
         sql = question_sql(question.id, source)
         if sql is None:
@@ -115,11 +127,22 @@ def ask_generic(
             cannot[source] = f"no {missing} table: open runs were not observed in this database"
             continue
         used = {name: value for name, value in values.items() if f"${name}" in sql}
-        # on `conn` itself: the views are TEMP, and a cursor is a connection of its own that would not see them
-        result = conn.execute(sql, used)
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE {_answer_table(source)} AS {sql.strip().rstrip(';')}", used)
+        counts[source] = conn.execute(f"SELECT count(*) FROM {_answer_table(source)}").fetchone()[0]
+        limit = "" if keep_rows is None else f" LIMIT {int(keep_rows)}"
+        result = conn.execute(f"SELECT * FROM {_answer_table(source)}{limit}")
         names = [column[0] for column in result.description]
         rows[source] = [dict(zip(names, row, strict=True)) for row in result.fetchall()]
-    return GenericAnswer(question, rows, cannot, _verdicts(question, rows))
+    try:
+        verdicts = _verdicts(conn, question, list(counts))
+    finally:
+        for source in counts:
+            conn.execute(f"DROP TABLE IF EXISTS {_answer_table(source)}")
+    return GenericAnswer(question, rows, cannot, verdicts, counts)
+
+
+def _answer_table(source: str) -> str:
+    return f"audit_answer_{source}"
 
 
 def _missing_table(conn: duckdb.DuckDBPyConnection, source: str) -> str | None:
@@ -135,54 +158,68 @@ def ask_all(conn: duckdb.DuckDBPyConnection, params: dict[str, Any] | None = Non
     return [ask_generic(conn, question, params) for question in QUESTIONS]
 
 
-def _verdicts(question: GenericQuestion, rows: dict[str, list[dict[str, Any]]]) -> list[TypeVerdict]:
-    types = sorted({str(row["workflow_type"]) for source_rows in rows.values() for row in source_rows})
-    verdicts = []
-    for workflow_type in types:
-        keyed = {
-            source: {(row["run_id"], row["subject"]): row["value"] for row in source_rows
-                     if str(row["workflow_type"]) == workflow_type}
-            for source, source_rows in rows.items()
-        }
-        speaking = [source for source in rows if keyed[source]]
-        pairs = [
-            _compare(question, first, keyed[first], second, keyed[second])
-            for i, first in enumerate(speaking) for second in speaking[i + 1:]
-        ]
-        verdicts.append(TypeVerdict(
-            workflow_type,
-            {source: len(keyed[source]) for source in speaking},
-            [source for source in rows if not keyed[source]],
-            pairs,
-        ))
-    return verdicts
+# One source's answer as comparable keys: one value per (type, run, subject), as text and as a number when it is one.
+_KEYED = """
+SELECT coalesce(CAST(workflow_type AS VARCHAR), '(unknown)') AS workflow_type,
+       coalesce(CAST(run_id AS VARCHAR), '') AS run_id, CAST(subject AS VARCHAR) AS subject,
+       CAST(any_value(value) AS VARCHAR) AS text, TRY_CAST(any_value(value) AS DOUBLE) AS number
+FROM {table} GROUP BY ALL
+"""
+
+_PAIR = """
+WITH a AS ({a}), b AS ({b}), joined AS (
+    SELECT coalesce(a.workflow_type, b.workflow_type) AS workflow_type,
+           coalesce(a.run_id, b.run_id) AS run_id,
+           a.subject IS NOT NULL AND b.subject IS NOT NULL AS both_hold,
+           a.subject IS NOT NULL AND b.subject IS NULL AS only_a,
+           a.subject IS NULL AND b.subject IS NOT NULL AS only_b,
+           CASE WHEN NOT $compare_values THEN true
+                WHEN a.number IS NOT NULL AND b.number IS NOT NULL
+                THEN abs(a.number - b.number) <= greatest($rel * greatest(abs(a.number), abs(b.number)), $abs)
+                ELSE a.text IS NOT DISTINCT FROM b.text END AS same
+    FROM a FULL OUTER JOIN b ON a.workflow_type = b.workflow_type AND a.run_id = b.run_id AND a.subject = b.subject
+)
+SELECT workflow_type,
+       count(*) FILTER (WHERE both_hold AND same) AS agree,
+       count(*) FILTER (WHERE both_hold AND NOT same) AS disagree,
+       coalesce(list(DISTINCT run_id ORDER BY run_id) FILTER (WHERE both_hold AND NOT same AND run_id <> ''), [])
+           AS disagreeing_runs,
+       count(*) FILTER (WHERE only_a) AS only_first,
+       count(*) FILTER (WHERE only_b) AS only_second,
+       coalesce(list(DISTINCT run_id ORDER BY run_id) FILTER (WHERE only_a AND run_id <> ''), []) AS only_first_runs,
+       coalesce(list(DISTINCT run_id ORDER BY run_id) FILTER (WHERE only_b AND run_id <> ''), []) AS only_second_runs
+FROM joined GROUP BY workflow_type
+"""
 
 
-def _compare(question: GenericQuestion, first: str, a: dict, second: str, b: dict) -> PairVerdict:
-    common = a.keys() & b.keys()
-    differ = sorted(key for key in common if question.compare == "values" and not _same(a[key], b[key]))
-    only_a = sorted(a.keys() - b.keys())
-    only_b = sorted(b.keys() - a.keys())
-    return PairVerdict(
-        first, second, len(common) - len(differ), len(differ), _runs(differ),
-        len(only_a), len(only_b), _runs(only_a), _runs(only_b),
-    )
-
-
-def _runs(keys: list[tuple[str, str]]) -> list[str]:
-    runs: list[str] = []
-    for run_id, _ in keys:
-        if run_id and run_id not in runs:
-            runs.append(run_id)
-        if len(runs) == _EXAMPLES:
-            break
-    return runs
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
-        return math.isclose(a, b, rel_tol=_RELATIVE_TOLERANCE, abs_tol=_ABSOLUTE_TOLERANCE_MS)
-    return a == b
+def _verdicts(conn: duckdb.DuckDBPyConnection, question: GenericQuestion, sources: list[str]) -> list[TypeVerdict]:
+    held: dict[str, dict[str, int]] = {}
+    for source in sources:
+        keyed = _KEYED.format(table=_answer_table(source))
+        for workflow_type, n in conn.execute(f"SELECT workflow_type, count(*) FROM ({keyed}) GROUP BY ALL").fetchall():
+            held.setdefault(workflow_type, {})[source] = n
+    pairs: dict[str, list[PairVerdict]] = {}
+    parameters = {"compare_values": question.compare == "values", "rel": _RELATIVE_TOLERANCE,
+                  "abs": _ABSOLUTE_TOLERANCE_MS}
+    for i, first in enumerate(sources):
+        for second in sources[i + 1:]:
+            sql = _PAIR.format(a=_KEYED.format(table=_answer_table(first)),
+                               b=_KEYED.format(table=_answer_table(second)))
+            for row in conn.execute(sql, parameters).fetchall():
+                workflow_type, agree, disagree, differ_runs, only_a, only_b, only_a_runs, only_b_runs = row
+                if not held.get(workflow_type, {}).get(first) or not held[workflow_type].get(second):
+                    continue  # a pair is compared where both speak; where one is silent, it is listed as silent
+                pairs.setdefault(workflow_type, []).append(PairVerdict(
+                    first, second, agree, disagree, differ_runs[:_EXAMPLES], only_a, only_b,
+                    only_a_runs[:_EXAMPLES], only_b_runs[:_EXAMPLES],
+                ))
+    return [
+        TypeVerdict(workflow_type, {source: held[workflow_type][source] for source in sources
+                                    if source in held[workflow_type]},
+                    [source for source in sources if source not in held[workflow_type]],
+                    pairs.get(workflow_type, []))
+        for workflow_type in sorted(held)
+    ]
 
 
 __all__ = [

@@ -13,13 +13,25 @@ from typing import Any
 import duckdb
 import jinja2
 
-from temporal_lens.analysis.audit.catalogue import GenericAnswer, ask_all
+from temporal_lens.analysis.audit.catalogue import DEFAULT_PARAMS, GenericAnswer, ask_all, question_sql
 from temporal_lens.analysis.audit.coverage import Coverage, measure_coverage
 
 REPORT_HTML, REPORT_MD, SUMMARY_JSON = "report.html", "report.md", "audit.json"
 HISTORY_EVENT_LIMIT = 51_200
 HISTORY_BYTES_LIMIT = 50 * 1024 * 1024
-_ROWS_SHOWN = 50  # per source and question in the report; audit.json carries the counts, the database every row
+_STUCK_LISTED = 1000  # stuck runs named one by one in audit.json and the report; the count is always whole
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The headline figures, aggregated in DuckDB from the questions' own SQL (flat in the number of runs)."""
+
+    runs_total: int
+    by_type_and_status: dict[str, dict[str, int]]
+    per_hour: list[tuple[str, str, str, int]]
+    stuck_total: int
+    stuck: list[dict[str, Any]]
+    largest: list[dict[str, Any]]
 
 
 @dataclass
@@ -27,6 +39,7 @@ class AuditReport:
     """Everything the report shows. `context` says what was audited (namespace, window, inputs)."""
 
     context: dict[str, Any]
+    overview: Overview
     answers: list[GenericAnswer]
     coverage: list[Coverage]
     generated_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
@@ -42,37 +55,58 @@ def build_audit(conn: duckdb.DuckDBPyConnection, context: dict[str, Any], params
                 ) -> AuditReport:
     """Ask every generic question and measure coverage over what `conn` holds."""
     answers = ask_all(conn, params)
-    return AuditReport(context, answers, measure_coverage(conn))
+    return AuditReport(context, _overview(conn, {**DEFAULT_PARAMS, **(params or {})}), answers,
+                       measure_coverage(conn))
+
+
+def _overview(conn: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> Overview:
+    runs = _query(question_sql("runs_by_status", "history"))
+    per_hour = [tuple(row) for row in conn.execute(
+        f"SELECT CAST(workflow_type AS VARCHAR), value, detail, count(*) FROM ({runs}) GROUP BY ALL ORDER BY ALL"
+    ).fetchall()]
+    by_type: dict[str, dict[str, int]] = {}
+    for workflow_type, status, _, n in per_hour:
+        counts = by_type.setdefault(str(workflow_type), {})
+        counts[str(status)] = counts.get(str(status), 0) + n
+    stuck_total, stuck = 0, []
+    if conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'pending_activities'").fetchone()[0]:
+        stuck_sql = _query(question_sql("stuck_runs", "describe"))
+        used = {name: value for name, value in params.items() if f"${name}" in stuck_sql}
+        stuck_total = conn.execute(f"SELECT count(*) FROM ({stuck_sql})", used).fetchone()[0]
+        stuck = _dicts(conn.execute(f"SELECT * FROM ({stuck_sql}) ORDER BY attempt DESC LIMIT {_STUCK_LISTED}", used))
+    sizes = _query(question_sql("history_size", "history"))
+    largest = _dicts(conn.execute(
+        f"SELECT workflow_type, run_id, value AS events, detail AS bytes, largest_event_bytes,"
+        f" round(value / {HISTORY_EVENT_LIMIT}, 6) AS share_of_event_limit,"
+        f" round(detail / {HISTORY_BYTES_LIMIT}, 6) AS share_of_size_limit"
+        f" FROM ({sizes}) ORDER BY value DESC, detail DESC LIMIT 10"))
+    return Overview(sum(sum(counts.values()) for counts in by_type.values()), by_type, per_hour, stuck_total, stuck,
+                    largest)
+
+
+def _query(sql: str | None) -> str:
+    assert sql is not None
+    return sql.strip().rstrip(";")
+
+
+def _dicts(result: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    names = [column[0] for column in result.description]
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
 def audit_summary(report: AuditReport) -> dict[str, Any]:
-    """The JSON summary: counts and verdicts, the stuck runs in full, coverage rows as they are."""
-    runs = report.answer("runs_by_status").rows.get("history", [])
-    by_type_status: dict[str, dict[str, int]] = {}
-    for row in runs:
-        counts = by_type_status.setdefault(str(row["workflow_type"]), {})
-        counts[str(row["value"])] = counts.get(str(row["value"]), 0) + 1
-    stuck = report.answer("stuck_runs").rows.get("describe", [])
-    sizes = report.answer("history_size").rows.get("history", [])
+    """The JSON summary: counts and verdicts, the stuck runs, the largest histories, coverage rows as they are."""
+    overview = report.overview
     return {
         "generated_at": report.generated_at,
         "context": report.context,
-        "runs": {"total": len(runs), "by_type_and_status": by_type_status},
-        "stuck_runs": [
-            {key: row.get(key) for key in ("workflow_type", "workflow_id", "run_id", "subject", "detail", "attempt",
-                                            "last_failure_message", "last_heartbeat_time")}
-            for row in stuck
-        ],
-        "largest_histories": [
-            {"workflow_type": row["workflow_type"], "run_id": row["run_id"], "events": row["value"],
-             "bytes": row["detail"], "share_of_event_limit": round(row["value"] / HISTORY_EVENT_LIMIT, 6),
-             "share_of_size_limit": round((row["detail"] or 0) / HISTORY_BYTES_LIMIT, 6)}
-            for row in sorted(sizes, key=lambda row: row["value"], reverse=True)[:10]
-        ],
+        "runs": {"total": overview.runs_total, "by_type_and_status": overview.by_type_and_status},
+        "stuck_total": overview.stuck_total,
+        "stuck_runs": overview.stuck,
+        "largest_histories": overview.largest,
         "questions": [
             {"id": answer.question.id, "title": answer.question.title, "cannot": answer.cannot,
-             "rows": {source: len(rows) for source, rows in answer.rows.items()},
-             "by_type": [asdict(verdict) for verdict in answer.by_type]}
+             "rows": answer.row_counts, "by_type": [asdict(verdict) for verdict in answer.by_type]}
             for answer in report.answers
         ],
         "coverage": {measure.id: measure.rows for measure in report.coverage},
@@ -90,9 +124,7 @@ def write_audit_report(report: AuditReport, out_dir: str | Path) -> dict[str, Pa
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    shown = {answer.question.id: {source: rows[:_ROWS_SHOWN] for source, rows in answer.rows.items()}
-             for answer in report.answers}
-    values = {"report": report, "summary": summary, "shown": shown, "limit_events": HISTORY_EVENT_LIMIT,
+    values = {"report": report, "summary": summary, "limit_events": HISTORY_EVENT_LIMIT,
               "limit_bytes": HISTORY_BYTES_LIMIT}
     paths = {name: out / name for name in (REPORT_HTML, REPORT_MD, SUMMARY_JSON)}
     paths[REPORT_HTML].write_text(
@@ -109,9 +141,8 @@ def _runs_chart(report: AuditReport) -> str:
     import plotly.graph_objects as go
 
     counts: dict[tuple[str, str], dict[str, int]] = {}
-    for row in report.answer("runs_by_status").rows.get("history", []):
-        series = counts.setdefault((str(row["workflow_type"]), str(row["value"])), {})
-        series[str(row["detail"])] = series.get(str(row["detail"]), 0) + 1
+    for workflow_type, status, hour, n in report.overview.per_hour:
+        counts.setdefault((str(workflow_type), str(status)), {})[str(hour)] = n
     fig = go.Figure()
     for (workflow_type, status), series in sorted(counts.items()):
         hours = sorted(series)
