@@ -83,10 +83,12 @@ def audit(
         try:
             with bars.progress:
                 collected = collect_for_audit(conn, inputs, bars)
+                bars.step("questions and report", 1)
+                paths = write_audit(conn, out_dir, context, min_attempts=min_attempts)
+                bars.advance(1, str(out_dir))
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted:[/] every batch stored so far is whole; run again to go on")
             raise typer.Exit(FAILURE) from None
-        paths = write_audit(conn, out_dir, context, min_attempts=min_attempts)
     for error in collected.errors:
         err_console.print(f"[red]error:[/] {escape(error)}", soft_wrap=True)
     console.print(
