@@ -96,25 +96,33 @@ async def observe_open_runs(
 
     async def describe(execution: WorkflowExecution) -> None:
         nonlocal described, gone
-        async with semaphore:
-            try:
-                description = await client.get_workflow_handle(execution.id, run_id=execution.run_id).describe()
-            except RPCError as err:
-                if err.status != RPCStatusCode.NOT_FOUND:
-                    raise
-                gone += 1
-                return
+        try:
+            description = await client.get_workflow_handle(execution.id, run_id=execution.run_id).describe()
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            gone += 1
+            return
+        finally:
+            semaphore.release()
         described += 1
         for info in description.raw_description.pending_activities:
             rows.append(_pending_row(client.namespace, execution, info, observed_at))
         if progress is not None:
             progress(described)
 
-    tasks = [asyncio.create_task(describe(execution)) async for execution in client.list_workflows(open_query)]
+    # At most `concurrency` tasks exist at once: the listing waits for a slot before making the next.
+    in_flight: set[asyncio.Task[None]] = set()
     try:
-        await asyncio.gather(*tasks)
+        async for execution in client.list_workflows(open_query):
+            await semaphore.acquire()
+            in_flight.add(asyncio.create_task(describe(execution)))
+            for done in [task for task in in_flight if task.done()]:
+                in_flight.discard(done)
+                done.result()  # a failed Describe fails the observation here, not silently
+        await asyncio.gather(*in_flight)
     finally:
-        for task in tasks:
+        for task in in_flight:
             task.cancel()
     table = pa.Table.from_pylist(rows, schema=_SCHEMA)
     # One transaction: the earlier observation is replaced whole or not at all.

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from temporal_lens.collectors.db import BatchWriter
-from temporal_lens.collectors.otlp_convert import StoreError, parse_request, store_export
+from temporal_lens.collectors.otlp_convert import Signal, StoreError, parse_request, store_export
 
-_SIGNAL_OF_KEY = {"resourceSpans": "traces", "resource_spans": "traces",
+_SIGNAL_OF_KEY: dict[str, Signal] = {"resourceSpans": "traces", "resource_spans": "traces",
                   "resourceLogs": "logs", "resource_logs": "logs"}
 
 
@@ -58,7 +58,7 @@ def load_otlp_files(
     return OtlpFilesResult(spans, logs, tuple(errors))
 
 
-def _signal(line: bytes):  # -> Signal
+def _signal(line: bytes) -> Signal:
     try:
         parsed = json.loads(line)
     except ValueError as err:

@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
 
 ENV_ADDRESS = "TEMPORAL_ADDRESS"
 ENV_NAMESPACE = "TEMPORAL_NAMESPACE"
@@ -44,7 +48,7 @@ class TemporalTarget:
         return any((self.tls_cert, self.tls_key, self.tls_ca, self.tls_server_name, self.api_key))
 
 
-async def connect_namespace(target: TemporalTarget):  # -> temporalio.client.Client
+async def connect_namespace(target: TemporalTarget) -> Client:
     """A client for `target.namespace`, checked: the namespace exists and the credentials are accepted."""
     from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
     from temporalio.client import Client
