@@ -1,6 +1,6 @@
 """The audit end to end: `temporal-lens audit` as a user runs it, timed and its peak memory taken; prints a table.
 
-    python bench/audit.py [--quick]
+    python bench/audit.py [--quick] [--live-runs N] [--export-runs N]
 
 1. live: closed runs on a local dev server (two activities each), audited (history fetch with concurrency 16,
    ingest, Describe of open runs, every generic question, coverage, report) at a quarter and at the full size;
@@ -29,8 +29,15 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporal_lens.stack import DevServer
 
 QUICK = "--quick" in sys.argv
-LIVE_RUNS = 1_000 if QUICK else 10_000
-EXPORT_RUNS = 10_000 if QUICK else 100_000
+
+
+def _size(option: str, default: int) -> int:
+    """`--live-runs N` / `--export-runs N` override a size (one part at full size while the other stays quick)."""
+    return int(sys.argv[sys.argv.index(option) + 1]) if option in sys.argv else default
+
+
+LIVE_RUNS = _size("--live-runs", 1_000 if QUICK else 10_000)
+EXPORT_RUNS = _size("--export-runs", 10_000 if QUICK else 100_000)
 RUNS_PER_FILE = 1_000
 START_CONCURRENCY = 64
 rows: list[tuple[str, str, str]] = []
