@@ -91,3 +91,10 @@ def test_an_unreachable_address_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert completed.returncode == 2
     (line,) = _error_lines(completed)
     assert line.startswith(f"error: cannot connect to Temporal at {address}")
+
+
+def test_a_since_window_keeps_recent_runs(dev_server, closed_run, tmp_path: Path) -> None:
+    completed = run_audit("--db", str(tmp_path / "lens.duckdb"), "--address", dev_server.address, "--since", "1h",
+                          "--query", f"WorkflowId = '{closed_run}'", "--out", str(tmp_path / "report"))
+    assert completed.returncode == 0, completed.stderr
+    assert "audited 1 runs (1 fetched" in completed.stdout
