@@ -11,11 +11,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from temporal_lens.connection import TemporalTarget, connect_namespace
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 class AuditInputError(ValueError):

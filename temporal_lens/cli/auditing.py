@@ -52,12 +52,9 @@ def audit(
     Collection is incremental (closed runs already stored are not fetched again) and committed per batch, so Ctrl-C
     leaves a consistent database; run again to go on. With --export and no --address, no server is contacted.
     """
-    from rich.markup import escape
-
-    from temporal_lens.audit import AuditInputError, AuditInputs, collect_for_audit, write_audit
     from temporal_lens.cli.collecting import _parse_duration
-    from temporal_lens.connection import DEFAULT_ADDRESS, ConnectionInputError, TemporalTarget
 
+    # bad usage is told before the heavy parts are imported
     window = _parse_duration(since, "--since") if since else None
     _check_paths_exist([*(otlp_files or []), *(logs or [])])
     for path in (tls_cert, tls_key, tls_ca):
@@ -65,6 +62,10 @@ def audit(
             _check_paths_exist([path], files_only=True)
     if jaeger_url and not jaeger_service:
         raise _fail("--jaeger-url needs --jaeger-service (one or more)", BAD_INPUT)
+    from rich.markup import escape
+
+    from temporal_lens.audit import AuditInputError, AuditInputs, collect_for_audit, write_audit
+    from temporal_lens.connection import DEFAULT_ADDRESS, ConnectionInputError, TemporalTarget
     target = None
     if address or not export:
         target = TemporalTarget(address or DEFAULT_ADDRESS, namespace, tls_cert, tls_key, tls_ca, tls_server_name,
