@@ -16,6 +16,7 @@ from temporal_lens.collectors.db import (
     open_database,
     verify_database,
 )
+from temporal_lens.collectors.history_export import ExportFileError, export_file_paths, load_export_files
 from temporal_lens.collectors.history_files import (
     HistoryFileError,
     load_history_files,
@@ -46,7 +47,9 @@ from temporal_lens.collectors.jaeger import (
 )
 from temporal_lens.collectors.jaeger_agent import AgentDatagramError, JaegerAgentReceiver, decode_emit_batch
 from temporal_lens.collectors.logs import LogLineError, LogLoadResult, load_log_file, load_log_files
+from temporal_lens.collectors.open_runs import PENDING_ACTIVITIES, OpenRunsResult, observe_open_runs
 from temporal_lens.collectors.otlp_convert import OTLP_LOG_SOURCE, logs_to_table, otlp_log_key
+from temporal_lens.collectors.otlp_files import OtlpFilesResult, load_otlp_files
 from temporal_lens.collectors.otlp_http import OtlpHttpReceiver
 from temporal_lens.collectors.otlp_receiver import OtlpReceiver, ReceiverBindError, spans_to_table
 from temporal_lens.collectors.parquet import PARTITIONING, Partitioning, export_parquet
@@ -61,6 +64,7 @@ __all__ = [
     "LOGS",
     "OTLP_LOG_SOURCE",
     "PARTITIONING",
+    "PENDING_ACTIVITIES",
     "RUN_CLOSE_STATUS",
     "SPANS",
     "TABLES",
@@ -73,6 +77,7 @@ __all__ = [
     "DatabaseFileError",
     "DatabaseInUseError",
     "DatabasePlaceError",
+    "ExportFileError",
     "HistoryFileError",
     "JaegerAgentReceiver",
     "JaegerApiError",
@@ -80,6 +85,8 @@ __all__ = [
     "LogLineError",
     "LogLoadResult",
     "OpenListenerError",
+    "OpenRunsResult",
+    "OtlpFilesResult",
     "OtlpHttpReceiver",
     "OtlpReceiver",
     "Partitioning",
@@ -90,6 +97,7 @@ __all__ = [
     "decode_emit_batch",
     "dialable_host",
     "event_type_name",
+    "export_file_paths",
     "export_jaeger",
     "export_parquet",
     "fetch_jaeger_traces",
@@ -98,13 +106,16 @@ __all__ = [
     "jaeger_spans_table",
     "jaeger_trace_document",
     "join_host_port",
+    "load_export_files",
     "load_history_files",
     "load_history_json",
     "load_jaeger_file",
     "load_log_file",
     "load_log_files",
+    "load_otlp_files",
     "load_sqlite_table",
     "logs_to_table",
+    "observe_open_runs",
     "open_database",
     "otlp_log_key",
     "parse_host_port",

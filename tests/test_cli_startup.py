@@ -27,7 +27,7 @@ def _heavy(modules: set[str]) -> list[str]:
     return sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
 
 
-@pytest.mark.parametrize("args", [["--help"], ["study", "--help"], ["ask", "--help"]])
+@pytest.mark.parametrize("args", [["--help"], ["study", "--help"], ["ask", "--help"], ["audit", "--help"]])
 def test_help_imports_no_heavy_module(args: list[str]) -> None:
     completed, modules = _imported(*args)
     assert completed.returncode == 0, completed.stderr[-2000:]
@@ -67,3 +67,10 @@ def test_help_choices_equal_their_owners() -> None:
     assert _choices.SCENARIOS == SCENARIOS
     assert _choices.DEFAULT_CONCURRENCY == DEFAULT_CONCURRENCY
     assert _choices.DEFAULT_AGENT_PORT == DEFAULT_AGENT_PORT
+
+
+def test_audit_bad_usage_imports_no_heavy_module() -> None:
+    completed, modules = _imported("audit", "--db", "lens.duckdb", "--since", "a week")
+    assert completed.returncode == 2
+    assert "--since must be" in completed.stderr
+    assert _heavy(modules) == []

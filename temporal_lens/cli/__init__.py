@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from temporal_lens.cli.auditing import audit
 from temporal_lens.cli.collecting import collect_history, collect_history_traces, collect_jaeger, collect_logs
 from temporal_lens.cli.exporting import export_jaeger_files, export_parquet_files
 from temporal_lens.cli.querying import ask, report
@@ -15,6 +16,7 @@ export_app = typer.Typer(no_args_is_help=True, help="Write the lens database out
 
 # Registered in the order `--help` has always listed them.
 app.command()(study)
+app.command()(audit)
 app.command()(dev)
 app.command()(receive)
 app.add_typer(collect_app, name="collect")

@@ -34,14 +34,22 @@ def collect_history(
     query: Annotated[str | None, typer.Option(help="visibility list filter")] = None,
     concurrency: Annotated[int, typer.Option(min=1)] = 8,
     full: Annotated[bool, typer.Option(help="fetch closed runs already stored too")] = False,
+    export: Annotated[list[str] | None, typer.Option(
+        "--export", help="Temporal Cloud Workflow History Export files, folders or globs (repeatable)")] = None,
 ) -> None:
-    """Fetch workflow histories from a Temporal server (or JSON files) into `history_events` and `workflows`.
+    """Fetch workflow histories from a Temporal server (or JSON files, or Cloud export files) into `history_events`
+    and `workflows`.
 
     From a server, collection is incremental: closed runs already in the database are skipped. SIGTERM or SIGINT
     stops it with what was committed kept (exit 143 or 130); run it again to fetch the rest.
     """
+    if files and export:
+        raise _fail("give history JSON files or --export files, not both", BAD_INPUT)
     if files:
         _load_history_files(db, files, namespace)
+        return
+    if export:
+        _load_export_files(db, export, namespace)
         return
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -95,6 +103,25 @@ def _load_history_files(db: Path, files: list[Path], namespace: str) -> None:
         err_console.print(f"[red]error:[/] {escape(error)}", soft_wrap=True)
     console.print(f"loaded {result.events} events from {result.runs} history file(s) into {db}")
     if result.errors or result.warnings:
+        raise typer.Exit(BAD_INPUT)
+
+
+def _load_export_files(db: Path, export: list[str], namespace: str) -> None:
+    """Cloud export files into the database; a corrupt file is named (exit 2) and its neighbours still load."""
+    from rich.markup import escape
+
+    from temporal_lens.collectors import BatchWriter, export_file_paths, load_export_files
+
+    paths = export_file_paths(export)
+    if not paths:
+        raise _fail(f"no files found at {', '.join(export)}", BAD_INPUT)
+    with _database(db) as conn:
+        result = load_export_files(BatchWriter(conn), paths, namespace=namespace)
+    for error in result.errors:
+        err_console.print(f"[red]error:[/] {escape(error)}", soft_wrap=True)
+    console.print(f"loaded {result.events} events from {result.runs} runs in {len(paths)} export file(s) into {db}"
+                  f" ({result.skipped} delivered again or already stored, skipped)")
+    if result.errors:
         raise typer.Exit(BAD_INPUT)
 
 
