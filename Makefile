@@ -37,7 +37,8 @@ browser:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# Every benchmark under bench/ (several minutes); rewrites BENCHMARKS.md. BENCH_ARGS=--quick for smaller workloads.
+# Every benchmark under bench/ (tens of minutes); rewrites BENCHMARKS.md. BENCH_ARGS=--quick for smaller workloads,
+# BENCH_ARGS="--only Analysis,Audit" to rerun some and keep the other sections.
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 

@@ -1,10 +1,11 @@
 """Run every benchmark under bench/ as a subprocess and rewrite BENCHMARKS.md with their tables and the machine.
 
-    python bench/run_all.py [--quick] [--out BENCHMARKS.md]
+    python bench/run_all.py [--quick] [--only TITLE,...] [--out BENCHMARKS.md]
 
 Each script prints progress, then a blank line, then its summary; the summary goes into BENCHMARKS.md verbatim with
 the command that produced it. A script that fails is recorded as failed (with the end of its output) and the others
-still run; the exit code is then 1.
+still run; the exit code is then 1. `--only` runs the named benchmarks and keeps every other section of the existing
+file as it was (each section states when it ran).
 """
 
 from __future__ import annotations
@@ -91,6 +92,21 @@ def summary(stdout: str) -> str:
     return "\n".join(lines).strip("\n")
 
 
+def kept_sections(path: Path) -> dict[str, str]:
+    """The sections of an existing BENCHMARKS.md by title (each from its `## ` heading to the next)."""
+    if not path.is_file():
+        return {}
+    sections: dict[str, str] = {}
+    title = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            title = line[3:].strip()
+            sections[title] = ""
+        elif title is not None:
+            sections[title] += line + "\n"
+    return sections
+
+
 def machine() -> list[str]:
     cpu_model, memory = platform.processor() or "unknown", "unknown"
     try:
@@ -121,13 +137,25 @@ def machine() -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller workloads (collectors --quick, 100 workflows)")
+    parser.add_argument("--only", default="", help="comma-separated titles to run; the file's other sections are kept")
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     args = parser.parse_args()
+    planned = benchmarks(args.quick)
+    only = {t.strip().lower() for t in args.only.split(",") if t.strip()}
+    unknown = only - {title.lower() for title, _, _ in planned}
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(sorted(unknown))}; known: "
+                     + ", ".join(title for title, _, _ in planned))
+    kept = kept_sections(args.out) if only else {}
 
     started_at = datetime.now(UTC)
     host = machine()
     sections, failed = [], []
-    for title, what, arguments in benchmarks(args.quick):
+    for title, what, arguments in planned:
+        if only and title.lower() not in only:
+            if title in kept:
+                sections += [f"## {title}", kept[title].rstrip("\n"), ""]
+            continue
         command = [sys.executable, str(HERE / arguments[0]), *arguments[1:]]
         shown = "python bench/" + " ".join(arguments)
         print(f"== {title}: {shown}", flush=True)
@@ -142,7 +170,9 @@ def main() -> int:
             tail = "\n".join((done.stdout + done.stderr).rstrip().splitlines()[-25:])
             body = f"FAILED with exit code {done.returncode}; last output:\n{tail}"
             print(done.stderr, end="", file=sys.stderr)
-        sections += [f"## {title}", "", what, "", f"`{shown}` ({elapsed:.0f} s)", "", "```", body, "```", ""]
+        ran = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()[0]:.1f} at the end"
+        sections += [f"## {title}", "", what, "", f"`{shown}` ({elapsed:.0f} s; run {ran})", "", "```", body, "```",
+                     ""]
 
     lines = [
         "# Benchmarks",
@@ -150,8 +180,9 @@ def main() -> int:
         "Written by `make bench` (`bench/run_all.py`); do not edit by hand. Every figure is either a ratio measured "
         "side by side in one run or an absolute with its conditions stated beside it.",
         "",
-        f"Run {started_at:%Y-%m-%d %H:%M} UTC"
+        ("Sections last rewritten" if only else "Run") + f" {started_at:%Y-%m-%d %H:%M} UTC"
         + (" with `--quick`" if args.quick else "")
+        + (f" (only {', '.join(sorted(only))}; the other sections are from earlier runs)" if only else "")
         + f", {(datetime.now(UTC) - started_at).total_seconds() / 60:.0f} min in all. Machine:",
         "",
         *host,
