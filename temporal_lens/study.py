@@ -288,8 +288,17 @@ def _blaming_a_dead_server(server: DevServer | None) -> Iterator[None]:
         raise
 
 
+def _ignoring_cancelled(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    """The loop's handler for errors nobody awaited: a CancelledError is the orders' tasks this study cancelled when
+    a part died (Python 3.11's `wait_for` leaves a cancelled `gather` unretrieved), logged only as noise."""
+    if isinstance(context.get("exception"), asyncio.CancelledError):
+        return
+    loop.default_exception_handler(context)
+
+
 async def _drive(address, namespace, plans, services: ServiceProcesses, fault_plan, codec_key, timeout: float,
                  server: DevServer | None = None):
+    asyncio.get_running_loop().set_exception_handler(_ignoring_cancelled)
     client = await Client.connect(address, namespace=namespace, plugins=[LensPlugin()],
                                   data_converter=data_converter(codec_key))
 
