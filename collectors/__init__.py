@@ -7,6 +7,7 @@ from temporal_lens.collectors.addresses import (
     join_host_port,
     parse_host_port,
 )
+from temporal_lens.collectors.admission import StoreAdmission
 from temporal_lens.collectors.app_db import AppTableError, load_sqlite_table
 from temporal_lens.collectors.db import (
     BatchWriter,
@@ -91,6 +92,7 @@ __all__ = [
     "OtlpReceiver",
     "Partitioning",
     "ReceiverBindError",
+    "StoreAdmission",
     "TableShape",
     "collect_histories",
     "collect_jaeger_api",

@@ -14,6 +14,7 @@ import threading
 from types import TracebackType
 from typing import Any
 
+from temporal_lens.collectors.addresses import OpenListenerError, is_loopback, join_host_port
 from temporal_lens.collectors.db import BatchWriter
 from temporal_lens.collectors.jaeger import jaeger_spans_table
 
@@ -114,11 +115,19 @@ class JaegerAgentReceiver:
     Args:
         writer: where spans go; re-sent spans are skipped by primary key.
         host, port: where to listen; port 0 picks a free port (read it back from `port` after start).
+        insecure: listen beyond loopback; the agent protocol has no token, so anyone who reaches the port can
+            write (refused otherwise: OpenListenerError).
     """
 
-    def __init__(self, writer: BatchWriter, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, writer: BatchWriter, host: str = "127.0.0.1", port: int = 0, *, insecure: bool = False) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be 0..65535, got {port}")
+        if not insecure and not is_loopback(host):
+            raise OpenListenerError(
+                f"the Jaeger agent receiver on udp {join_host_port(host, port)} would accept spans from anyone who "
+                "can reach this machine, and the agent protocol has no token: listen on 127.0.0.1, or pass "
+                "--insecure to accept that"
+            )
         self._writer = writer
         self._host = host
         self._port = port

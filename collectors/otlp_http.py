@@ -125,7 +125,8 @@ class OtlpHttpReceiver(ReceiverCounters):
         except OSError as err:
             if err.errno == errno.EADDRINUSE:
                 raise ReceiverBindError(
-                    err.errno, f"cannot start OTLP/HTTP receiver: port {self._port} on {self._host} is already in use"
+                    err.errno, f"cannot start OTLP/HTTP receiver: port {self._port} on {self._host} is already in use; "
+                    "stop what listens there or choose another port"
                 ) from err
             raise ReceiverBindError(
                 err.errno or 0, f"cannot start OTLP/HTTP receiver on {self._host}:{self._port}: {err}"

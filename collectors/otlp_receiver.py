@@ -214,7 +214,8 @@ def _bind_error(host: str, port: int) -> ReceiverBindError:
             pass
     except OSError as err:
         if err.errno == errno.EADDRINUSE:
-            return ReceiverBindError(err.errno, f"cannot start OTLP receiver: port {port} on {host} is already in use")
+            return ReceiverBindError(err.errno, f"cannot start OTLP receiver: port {port} on {host} is already in use; "
+                                                "stop what listens there or choose another port")
         return ReceiverBindError(err.errno, f"cannot start OTLP receiver on {address}: {err.strerror or err}")
     return ReceiverBindError(errno.EADDRNOTAVAIL, f"cannot start OTLP receiver: gRPC could not bind {address}")
 

@@ -390,10 +390,19 @@ def _blaming_a_dead_server(server: DevServer | None) -> Iterator[None]:
         raise
 
 
+def _ignoring_cancelled(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    """The loop's handler for errors nobody awaited: a CancelledError is the orders' tasks this study cancelled when
+    a part died (Python 3.11's `wait_for` leaves a cancelled `gather` unretrieved), logged only as noise."""
+    if isinstance(context.get("exception"), asyncio.CancelledError):
+        return
+    loop.default_exception_handler(context)
+
+
 async def _drive(address, namespace, plans, services: ServiceProcesses, fault_plan, codec_key, settings: dict,
                  on_tick=lambda: None, server: DevServer | None = None, *, observer: Observer | None = None):
     """Run the scenario (`settings`: run_scenario's keyword arguments) while watching that every service lives;
     `on_tick` is called on each watch (twice a second)."""
+    asyncio.get_running_loop().set_exception_handler(_ignoring_cancelled)
     client = await Client.connect(address, namespace=namespace, plugins=[LensPlugin()],
                                   data_converter=data_converter(codec_key))
 

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from temporal_lens.cli import app
 from temporal_lens.collectors import (
     BatchWriter,
+    JaegerAgentReceiver,
     OpenListenerError,
     OtlpHttpReceiver,
     OtlpReceiver,
@@ -59,10 +60,13 @@ def test_a_receiver_beyond_loopback_without_a_token_is_refused(conn, host: str) 
     for receiver in (OtlpReceiver, OtlpHttpReceiver):
         with pytest.raises(OpenListenerError, match=r"--token .* --insecure"):
             receiver(BatchWriter(conn), host=host)
+    with pytest.raises(OpenListenerError, match="agent protocol has no token"):
+        JaegerAgentReceiver(BatchWriter(conn), host=host)
     assert not is_loopback(host)
     # with a token, or said to be insecure on purpose, it may be built (not started: the address may not exist)
     OtlpReceiver(BatchWriter(conn), host=host, token=TOKEN)
     OtlpHttpReceiver(BatchWriter(conn), host=host, insecure=True)
+    JaegerAgentReceiver(BatchWriter(conn), host=host, insecure=True)
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.8.9.1", "::1", "[::1]", "localhost"])

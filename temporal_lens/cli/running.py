@@ -219,17 +219,14 @@ def receive_jaeger_agent(
     ] = False,
 ) -> None:
     """Receive legacy jaeger-client spans (agent protocol, UDP) into the database until Ctrl-C or SIGTERM."""
-    from temporal_lens.collectors import BatchWriter, JaegerAgentReceiver, is_loopback, join_host_port
+    from temporal_lens.collectors import BatchWriter, JaegerAgentReceiver, OpenListenerError, join_host_port
 
     host, port = _address(udp, "--udp")
-    if not is_loopback(host) and not insecure:
-        raise _fail(f"--udp {udp} would accept spans from anyone who can reach this machine, and the agent protocol "
-                    "has no token: listen on 127.0.0.1, or pass --insecure to accept that", BAD_INPUT)
     with (
         _stopped_cleanly("the Jaeger agent receiver", f"every datagram received is committed into {db}") as stop,
-        _database(db, failures={OSError: FAILURE, ImportError: FAILURE}) as conn,
+        _database(db, failures={OpenListenerError: BAD_INPUT, OSError: FAILURE, ImportError: FAILURE}) as conn,
     ):
-        with JaegerAgentReceiver(BatchWriter(conn), host=host, port=port) as receiver:
+        with JaegerAgentReceiver(BatchWriter(conn), host=host, port=port, insecure=insecure) as receiver:
             at = join_host_port(host, receiver.port)
             console.print(f"Jaeger agent receiver on udp {at} writing into {db}. Ctrl-C stops it.")
             stop.wait()
