@@ -7,10 +7,11 @@ import contextlib
 import os
 import secrets
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 from rich.console import Console
 from temporalio.client import Client
@@ -141,6 +142,8 @@ class StudyOptions:
     """How the observer asks Temporal in place while orders run (cadence 0: not at all)."""
 
 
+T = TypeVar("T")
+
 TOKEN_ENV = "TEMPORAL_LENS_OTLP_TOKEN"
 """Holds the token for `study --external` and, in docker-compose.yml, for the collector that sends it."""
 TOKEN_FILE = "otlp-token"
@@ -244,7 +247,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
             status.enter("driving")
             try:
                 with _blaming_a_dead_server(server):
-                    scenario = asyncio.run(_drive(
+                    scenario = _run_settled(_drive(
                         address, namespace, plans, services, fault_plan, codec_key,
                         dict(timeout=timeout, concurrency=options.concurrency, deletion_wait=options.deletion_wait,
                              calls=calls, progress=progress.advance),
@@ -270,7 +273,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
             # The ground truth is written after collection: what it says of each deleted run is what the server
             # held just before the histories were read.
             with _blaming_a_dead_server(server):
-                collected = asyncio.run(
+                collected = _run_settled(
                     _collect_history(address, namespace, writer, history_query, scenario, progress))
             calls.write(run_dir / DRIVER_CALLS_FILE)
             console.print(calls.summary(), highlight=False)
@@ -388,6 +391,28 @@ def _blaming_a_dead_server(server: DevServer | None) -> Iterator[None]:
         if server is not None:
             server.check_alive()
         raise
+
+
+_LANDING_S = 1.0
+"""How long a stopped loop stays open for the Temporal client's calls already in flight to hand back their results."""
+
+
+def _run_settled(coro: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run`, except that a run cut short (a signal, a failure) cancels its tasks and keeps the loop open a
+    moment longer before closing it: the Temporal client's calls finish on the SDK core's threads and hand their
+    results to this loop, and one landing on a closed loop prints an "Event loop is closed" traceback."""
+    with asyncio.Runner() as runner:
+        try:
+            return runner.run(coro)
+        except BaseException:
+            loop = runner.get_loop()
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            with contextlib.suppress(BaseException):
+                loop.run_until_complete(asyncio.wait({*pending, asyncio.ensure_future(asyncio.sleep(_LANDING_S),
+                                                                                     loop=loop)}, timeout=_LANDING_S))
+            raise
 
 
 def _ignoring_cancelled(loop: asyncio.AbstractEventLoop, context: dict) -> None:
