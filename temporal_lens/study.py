@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import os
 import secrets
+import sys
 import time
-from collections.abc import Coroutine, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -412,7 +413,21 @@ def _run_settled(coro: Coroutine[Any, Any, T]) -> T:
             with contextlib.suppress(BaseException):
                 loop.run_until_complete(asyncio.wait({*pending, asyncio.ensure_future(asyncio.sleep(_LANDING_S),
                                                                                      loop=loop)}, timeout=_LANDING_S))
+            for task in pending:  # the signal's exception may have been raised inside one: it is the one re-raised
+                if task.done() and not task.cancelled():
+                    task.exception()
+            # A long poll still open (a run's result) ends only when the server it waits on stops, after this loop
+            # is closed; the SDK core then reports the closed loop through sys.excepthook: say nothing of it.
+            sys.excepthook = _quiet_about_closed_loops(sys.excepthook)
             raise
+
+
+def _quiet_about_closed_loops(previous: Callable[..., Any]) -> Callable[..., Any]:
+    def hook(kind: type[BaseException], value: BaseException, traceback: Any) -> None:
+        if not (kind is RuntimeError and str(value) == "Event loop is closed"):
+            previous(kind, value, traceback)
+
+    return hook
 
 
 def _ignoring_cancelled(loop: asyncio.AbstractEventLoop, context: dict) -> None:
