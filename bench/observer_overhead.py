@@ -63,7 +63,11 @@ def main() -> int:
     print(f"{'round':>5}  {'observer every ' + format(cadence, 'g') + ' s':>22}  {'observer off':>12}  {'ratio':>6}")
     for index, (row, ratio) in enumerate(zip(rows, ratios, strict=True), start=1):
         print(f"{index:>5}  {row['observed']:>20.1f} s  {row['off']:>10.1f} s  {ratio:>6.3f}")
-    verdict = "met" if median < TARGET else "MISSED"
+    # Rounds whose ratios differ by more than twice the effect allowed measure something else (the dev server's
+    # deletion lag, tens of seconds, falls on either study): no verdict from them.
+    spread = max(ratios) / min(ratios)
+    verdict = ("met" if median < TARGET else "MISSED") if spread <= 1 + 2 * (TARGET - 1) else (
+        f"inconclusive, the rounds disagree ({min(ratios):.3f} to {max(ratios):.3f}): run more rounds")
     print(f"median ratio {median:.3f} ({(median - 1):+.1%} wall time with the observer); target < "
           f"{TARGET:.2f}: {verdict}. {args.orders} orders + hard cases x{args.cases}, both studies at once per round.")
     return 0
