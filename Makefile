@@ -18,9 +18,11 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)
 	$(BIN)/temporal-lens study $(ARGS)
 
+# Two processes, each test file on one (its module fixtures, dev servers and studies stay together): 331 tests in
+# 6 min 31 s on 2 idle cores, 10 min 8 s on one process.
 test: $(STAMP) browser
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 # The part without a dev server or a study, on two processes, with fewer random inputs per property (each property
 # still runs): about half a minute on 2 cores. `make test` runs everything with the full example counts.
