@@ -19,7 +19,7 @@ from temporal_lens.cli import app
 from temporal_lens.collectors import open_database
 from temporal_lens.run_status import read_status
 from temporal_lens.services import _exit_cause
-from tests.test_study_signals import STUDY, _alive, _descendants, _wait_for_phase
+from tests.test_study_signals import STUDY, _alive, _descendants, _end_leftovers, _wait_for_phase
 
 ACTIVITY_WARNING = """\
 WARNING:temporalio.activity:Completing activity as failed ({'activity_id': '3', 'attempt': 1})
@@ -74,14 +74,7 @@ def test_a_part_killed_from_outside_stops_the_study_with_one_line_naming_it(tmp_
         os.kill(victim, signal.SIGKILL)
         returncode = study.wait(timeout=150)
     finally:
-        if study.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(study.pid, signal.SIGKILL)
-            study.wait()
-        for pid in seen:
-            if _alive(pid):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+        _end_leftovers(study, seen)
     printed = output.read_text(errors="replace")
 
     assert returncode == 1, printed

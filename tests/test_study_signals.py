@@ -88,6 +88,18 @@ def _wait_for_phase(study: subprocess.Popen, runs: Path, phase: str, seen: set[i
     pytest.fail(f"the study did not reach the {phase} phase in {PHASE_TIMEOUT:.0f}s")
 
 
+def _end_leftovers(study: subprocess.Popen, seen: set[int]) -> None:
+    """Whatever a failed assertion left running: the study's process group, then every child it was seen with."""
+    if study.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(study.pid, signal.SIGKILL)
+        study.wait()
+    for pid in seen:
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 @pytest.mark.parametrize("phase", PHASES)
 def test_a_signal_in_any_phase_stops_every_child_and_keeps_what_was_committed(
@@ -106,14 +118,7 @@ def test_a_signal_in_any_phase_stops_every_child_and_keeps_what_was_committed(
         study.send_signal(signum)
         returncode = study.wait(timeout=120)
     finally:
-        if study.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(study.pid, signal.SIGKILL)
-            study.wait()
-        for pid in seen:
-            if _alive(pid):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+        _end_leftovers(study, seen)
     printed = output.read_text(errors="replace")
 
     assert returncode == 128 + signum, printed
