@@ -31,8 +31,8 @@ from temporal_lens.sample_app.waiting import Backoff, is_blocked, is_gone
 
 CrashWorker = Callable[[str], Awaitable[tuple[datetime, datetime]]]
 """Kills a service's worker process with SIGKILL and restarts it; returns (killed_at, restarted_at)."""
-Progress = Callable[[str], None]
-"""Told 'started', 'closed' or 'deleted' each time an order gets there."""
+Progress = Callable[[str, str], None]
+"""Told (phase, workflow id) each time an order gets to a phase: 'started', 'closed' or 'deleted'."""
 
 CONCURRENCY_PER_CORE = 8
 BASE_TIMEOUT_S = 120.0
@@ -87,7 +87,7 @@ async def run_scenario(
     Args:
         timeout: seconds for the whole scenario; None: `scenario_timeout(len(plans), concurrency)`.
         calls: times every call the driver makes (a new one when None); returned in the run.
-        progress: told (on the event loop) each time an order starts, closes, or is deleted.
+        progress: told (on the event loop) each time an order starts, closes, or is deleted, and which.
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -95,7 +95,7 @@ async def run_scenario(
     if crashing and crash_worker is None:
         raise ValueError("the crash scenario needs a crash_worker to kill and restart the payments service")
     driver = _Driver(client, calls or CallTimer(), asyncio.Semaphore(concurrency), deletion_wait,
-                     progress or (lambda _phase: None))
+                     progress or (lambda _phase, _workflow_id: None))
     limit = timeout if timeout is not None else scenario_timeout(len(plans), concurrency)
     customers = sorted({p.order.customer for p in plans})
     loop = asyncio.get_running_loop()
@@ -181,7 +181,7 @@ class _Driver:
             handle = await self.client.start_workflow(
                 model.WORKFLOW_TYPE, plan.order, id=plan.workflow_id, task_queue=model.ORDERS_QUEUE
             )
-        self.progress("started")
+        self.progress("started", plan.workflow_id)
         return StartedOrder(plan, handle.result_run_id, started_at)
 
     async def _finish(self, order: StartedOrder) -> StartedOrder:
@@ -193,7 +193,7 @@ class _Driver:
         except WorkflowFailureError:
             order.observed_status = "failed"
         order.finished_at = datetime.now(UTC)
-        self.progress("closed")
+        self.progress("closed", order.plan.workflow_id)
         return order
 
     async def _run_order(self, plan: OrderPlan) -> StartedOrder:
@@ -216,7 +216,7 @@ class _Driver:
                                                      run_id=order.run_id or ""),
             ))
         order.deleted, order.deletion = True, DELETION_PENDING
-        self.progress("deleted")
+        self.progress("deleted", order.plan.workflow_id)
         self.deletions.append(asyncio.create_task(self._watch_deletion(order)))
 
     async def _watch_deletion(self, order: StartedOrder) -> None:

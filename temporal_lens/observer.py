@@ -129,10 +129,14 @@ class Observer:
         query_name: the open orders' status query.
         finals: (workflow id, query name) pairs asked once at the end (the loyalty accounts' points).
         workflow_type: the orders' type, for the Visibility questions.
+        told_of_starts: a planned workflow is asked about only once `started` named it (the driver tells): with
+            a thousand orders planned and a few dozen in flight, asking about the rest every tick would be most of
+            the server's work. False: every planned one is asked about from the first tick.
     """
 
     def __init__(self, workflow_ids: Sequence[str], *, query_name: str, workflow_type: str,
-                 settings: ObserverSettings | None = None, finals: Sequence[tuple[str, str]] = ()) -> None:
+                 settings: ObserverSettings | None = None, finals: Sequence[tuple[str, str]] = (),
+                 told_of_starts: bool = False) -> None:
         self.client: Client | None = None
         self.query_name, self.workflow_type = query_name, workflow_type
         self.settings = settings or ObserverSettings()
@@ -146,9 +150,15 @@ class Observer:
         self._described_at: dict[str, datetime] = {}
         self._gone: set[str] = set()
         self._done: set[str] = set()
+        self._started: set[str] | None = set() if told_of_starts else None
         self._slots = asyncio.Semaphore(self.settings.concurrency)
 
     # ---- while orders are open ---------------------------------------------------------------------------------
+
+    def started(self, workflow_id: str) -> None:
+        """The driver started `workflow_id`: from the next tick on, it is asked about (with `told_of_starts`)."""
+        if self._started is not None:
+            self._started.add(workflow_id)
 
     async def watch(self, client: Client) -> None:
         """Tick until every planned order was seen closed (or gone after being seen), then ask Visibility.
@@ -158,7 +168,8 @@ class Observer:
         loop = asyncio.get_running_loop()
         while len(self._done) < len(self.planned):
             tick = loop.time()
-            pending = [w for w in self.planned if w not in self._done]
+            pending = [w for w in self.planned
+                       if w not in self._done and (self._started is None or w in self._started)]
             await asyncio.gather(*(self._observe(w) for w in pending))
             await asyncio.sleep(max(0.0, self.settings.cadence_s - (loop.time() - tick)))
         await self.ask_visibility(CLOSED)

@@ -251,7 +251,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
                     scenario = _run_settled(_drive(
                         address, namespace, plans, services, fault_plan, codec_key,
                         dict(timeout=timeout, concurrency=options.concurrency, deletion_wait=options.deletion_wait,
-                             calls=calls, progress=progress.advance),
+                             calls=calls, progress=_told(progress, observer)),
                         lambda: progress.update("spans", completed=receiver.spans_stored),
                         server, observer=observer,
                     ))
@@ -346,12 +346,23 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
     return StudyResult(run_dir, db_path, cells)
 
 
+def _told(progress: StudyProgress, observer: Observer | None):
+    """The driver's progress callback: the bars move, and the observer learns which orders it may ask about."""
+
+    def told(phase: str, workflow_id: str) -> None:
+        progress.advance(phase)
+        if observer is not None and phase == "started":
+            observer.started(workflow_id)
+
+    return told
+
+
 def _observer_for(plans, settings: ObserverSettings) -> Observer | None:
     if not settings.enabled:
         return None
     loyalty = sorted({model.loyalty_workflow_id(p.order.customer) for p in plans})
     return Observer([p.workflow_id for p in plans], query_name=model.QUERY_STATUS, workflow_type=model.WORKFLOW_TYPE,
-                    settings=settings, finals=[(w, model.QUERY_POINTS) for w in loyalty])
+                    settings=settings, finals=[(w, model.QUERY_POINTS) for w in loyalty], told_of_starts=True)
 
 
 async def _ensure_order_attributes(address: str, namespace: str) -> list[str]:

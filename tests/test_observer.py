@@ -128,6 +128,27 @@ async def test_a_deleted_run_is_not_found_and_absent_from_visibility(client: Cli
     assert "waiting" in open_answers
 
 
+async def test_told_of_starts_the_observer_asks_only_about_the_orders_the_driver_started(
+    client: Client, task_queue: str
+) -> None:
+    announced, unannounced = f"observed-{uuid.uuid4()}", f"observed-{uuid.uuid4()}"
+    observer = Observer([announced, unannounced], query_name="state", workflow_type="InteractiveWorkflow",
+                        settings=ObserverSettings(cadence_s=0.2, rpc_timeout_s=5), told_of_starts=True)
+    async with Worker(client, task_queue=task_queue, workflows=[InteractiveWorkflow], activities=[noop]):
+        handles = [await client.start_workflow(InteractiveWorkflow.run, id=w, task_queue=task_queue)
+                   for w in (announced, unannounced)]
+        observer.started(announced)
+        watching = asyncio.create_task(observer.watch(client))
+        await _until(lambda: sum(o["workflow_id"] == announced and o["api"] == DESCRIBE
+                                 for o in observer.observations) >= 3)
+        assert {o["workflow_id"] for o in observer.observations} == {announced}
+        observer.started(unannounced)
+        await _until(lambda: any(o["workflow_id"] == unannounced for o in observer.observations))
+        watching.cancel()
+        for handle in handles:
+            await handle.terminate("test over")
+
+
 def _listed(observer: Observer, phase: str) -> set[str]:
     (row,) = [v for v in observer.visibility if v["phase"] == phase and v["kind"] == LIST]
     assert row["error"] is None
