@@ -1,10 +1,10 @@
-"""Temporal asked in place, while it matters: Describe and the status query for every open order on a fixed cadence,
+"""Temporal asked in place, while it matters: Describe and the status query for the open orders on a fixed cadence,
 Visibility List and Count once the last order closed and again at the end, each answer stored with when it was seen.
 
 The observer only reads: it never signals, updates or starts anything, so the orders run as they would without it.
-Its load stays light: one tick asks each open order at most two calls, never more than `concurrency` at once, and
-each call is bounded by `rpc_timeout_s` (a query to a workflow whose worker is down waits for that worker: it is
-stored as unanswered and the observer goes on).
+Its load stays light: one tick asks at most `orders_per_tick` open orders two calls each (the least recently asked
+first), never more than `concurrency` calls at once, and each call is bounded by `rpc_timeout_s` (a query to a
+workflow whose worker is down waits for that worker: it is stored as unanswered and the observer goes on).
 """
 
 from __future__ import annotations
@@ -84,14 +84,18 @@ class ObserverSettings:
         cadence_s: seconds between two ticks over the open orders (0: the observer is off).
         rpc_timeout_s: the bound of each call; a query no worker answers in time is stored as unanswered.
         concurrency: calls in flight at once.
+        orders_per_tick: open orders asked about in one tick at most, those asked longest ago first: with more
+            open, each is asked every few ticks. A query is a workflow task on the orders worker; asked of every
+            open order every second, queries took a third of a 1,000-order study's CPU.
     """
 
     cadence_s: float = 1.0
     rpc_timeout_s: float = 5.0
     concurrency: int = 4
+    orders_per_tick: int = 8
 
     def __post_init__(self) -> None:
-        if self.cadence_s < 0 or self.rpc_timeout_s <= 0 or self.concurrency < 1:
+        if self.cadence_s < 0 or self.rpc_timeout_s <= 0 or self.concurrency < 1 or self.orders_per_tick < 1:
             raise ValueError(f"observer settings out of range: {self}")
 
     @property
@@ -151,6 +155,7 @@ class Observer:
         self._gone: set[str] = set()
         self._done: set[str] = set()
         self._started: set[str] | None = set() if told_of_starts else None
+        self._last_tick: dict[str, int] = {}
         self._slots = asyncio.Semaphore(self.settings.concurrency)
 
     # ---- while orders are open ---------------------------------------------------------------------------------
@@ -166,11 +171,15 @@ class Observer:
         `client`'s data converter must read the workflows' payloads (the driver's codec)."""
         self.client = client
         loop = asyncio.get_running_loop()
+        ticks = 0
         while len(self._done) < len(self.planned):
-            tick = loop.time()
+            tick, ticks = loop.time(), ticks + 1
             pending = [w for w in self.planned
                        if w not in self._done and (self._started is None or w in self._started)]
-            await asyncio.gather(*(self._observe(w) for w in pending))
+            pending.sort(key=lambda w: self._last_tick.get(w, 0))  # stable: never asked first, then in plan order
+            asking = pending[:self.settings.orders_per_tick]
+            self._last_tick.update(dict.fromkeys(asking, ticks))
+            await asyncio.gather(*(self._observe(w) for w in asking))
             await asyncio.sleep(max(0.0, self.settings.cadence_s - (loop.time() - tick)))
         await self.ask_visibility(CLOSED)
 

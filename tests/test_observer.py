@@ -128,12 +128,13 @@ async def test_a_deleted_run_is_not_found_and_absent_from_visibility(client: Cli
     assert "waiting" in open_answers
 
 
-async def test_told_of_starts_the_observer_asks_only_about_the_orders_the_driver_started(
+async def test_told_of_starts_the_observer_asks_only_about_the_orders_the_driver_started_in_turn(
     client: Client, task_queue: str
 ) -> None:
     announced, unannounced = f"observed-{uuid.uuid4()}", f"observed-{uuid.uuid4()}"
     observer = Observer([announced, unannounced], query_name="state", workflow_type="InteractiveWorkflow",
-                        settings=ObserverSettings(cadence_s=0.2, rpc_timeout_s=5), told_of_starts=True)
+                        settings=ObserverSettings(cadence_s=0.2, rpc_timeout_s=5, orders_per_tick=1),
+                        told_of_starts=True)
     async with Worker(client, task_queue=task_queue, workflows=[InteractiveWorkflow], activities=[noop]):
         handles = [await client.start_workflow(InteractiveWorkflow.run, id=w, task_queue=task_queue)
                    for w in (announced, unannounced)]
@@ -144,6 +145,9 @@ async def test_told_of_starts_the_observer_asks_only_about_the_orders_the_driver
         assert {o["workflow_id"] for o in observer.observations} == {announced}
         observer.started(unannounced)
         await _until(lambda: any(o["workflow_id"] == unannounced for o in observer.observations))
+        # One order a tick: the two take turns, the one asked longest ago first.
+        await _until(lambda: [o["workflow_id"] for o in observer.observations if o["api"] == DESCRIBE][-4:]
+                     == [unannounced, announced, unannounced, announced])
         watching.cancel()
         for handle in handles:
             await handle.terminate("test over")
