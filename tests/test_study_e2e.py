@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
+
 import duckdb
 import pytest
 
 from temporal_lens.sample_app.scenario import SCENARIOS
+from temporal_lens.stack import DevServer
 
 pytestmark = [pytest.mark.server, pytest.mark.study]
 
@@ -86,3 +92,34 @@ def test_matrix_cells_are_what_the_data_supports(study_run) -> None:
     # and the deleted order loses everything.
     assert verdicts[("payment_attempts", "history")][0] == "partial"
     assert verdicts[("step_durations", "history")][0] == "partial"
+
+
+def test_audit_of_the_studys_namespace_explains_what_the_study_knows(study_run, tmp_path) -> None:
+    """`temporal-lens audit` on the sample app's namespace after a study: its server restarted on the study's SQLite
+    file, the study's database audited as a user's own (histories, spans, logs already there)."""
+    run_dir, _ = study_run
+    server_dir, db, out = tmp_path / "server", tmp_path / "lens.duckdb", tmp_path / "report"
+    server_dir.mkdir()
+    shutil.copyfile(run_dir / "temporal.sqlite", server_dir / "temporal.sqlite")
+    shutil.copyfile(run_dir / "lens.duckdb", db)
+    with duckdb.connect(str(db), read_only=True) as lens:
+        gone = {r for (r,) in lens.sql("SELECT run_id FROM ground_truth WHERE deletion = 'gone'").fetchall()}
+        orders = _scalar(lens, "SELECT count(*) FROM ground_truth")
+    with DevServer(server_dir, headless=True) as server:
+        completed = subprocess.run(
+            [sys.executable, "-m", "temporal_lens", "audit", "--db", str(db), "--address", server.address,
+             "--out", str(out)], capture_output=True, text=True, timeout=300, check=False)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    summary = json.loads((out / "audit.json").read_text())
+    assert sum(summary["runs"]["by_type_and_status"]["OrderWorkflow"].values()) == orders - len(gone)
+    coverage = summary["coverage"]
+    assert {r["instrumented_by"] for r in coverage["attempt_spans"]} == {"lens"}
+    (orders_queue,) = [r for r in coverage["attempt_spans"]
+                       if (r["workflow_type"], r["task_queue"]) == ("OrderWorkflow", "orders")]
+    assert orders_queue["share"] == 1.0
+    assert all(r["runs_without_spans"] == 0 for r in coverage["runs_without_spans"])
+    # The deleted runs are the only ones spans and logs name that the history no longer has.
+    for source in ("traces", "logs"):
+        (unknown,) = [r for r in coverage["unknown_runs"] if r["source"] == source]
+        assert unknown["unknown_runs"] == len(gone) and set(unknown["examples"] or []) == gone
+    assert (out / "report.html").is_file() and (out / "report.md").is_file()
