@@ -53,6 +53,13 @@ def benchmarks(quick: bool) -> list[tuple[str, str, list[str]]]:
             ["receiver_overload.py", *(["--quick"] if quick else [])],
         ),
         (
+            "Dev server SQLite",
+            "The embedded dev server with the study's SQLite pragmas (write-ahead log, synced at checkpoints) vs "
+            "SQLite's defaults (rollback journal, synced at every commit), both servers loaded at once with the same "
+            "workload in each round: the server's CPU and the workload's wall time, ratios per round.",
+            ["dev_server_sqlite.py", "--workflows", "80" if quick else "150", "--rounds", "1" if quick else "2"],
+        ),
+        (
             "Analysis",
             "The full question catalogue (`score_answers`) and its SQL alone over one study's rows replicated to 1k "
             "and 10k orders. Target: full catalogue over 10k workflows in under 2 s.",

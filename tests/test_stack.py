@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import shutil
 import socket
+import uuid
 
 import pytest
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.client import Client
 
 from temporal_lens.stack import DevServer, StackError, find_temporal_binary
 
@@ -33,3 +36,20 @@ def test_missing_binary_is_a_clear_error(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(StackError, match="`temporal` binary was not found"):
         find_temporal_binary()
+
+
+@pytest.mark.server
+async def test_a_stopped_server_leaves_one_sqlite_file_holding_every_commit(tmp_path) -> None:
+    """The server writes through a write-ahead log; stopping folds it back, so a copy of temporal.sqlite alone (a run
+    folder's) opened by another server still has every workflow started before the stop."""
+    workflow_id = f"kept-{uuid.uuid4()}"
+    with DevServer(tmp_path / "first", headless=True) as server:
+        client = await Client.connect(server.address)
+        await client.start_workflow("NeverRun", id=workflow_id, task_queue="nobody-polls")
+        assert (tmp_path / "first" / "temporal.sqlite-wal").exists()  # the log is in use while the server runs
+    assert sorted(p.name for p in (tmp_path / "first").glob("temporal.sqlite*")) == ["temporal.sqlite"]
+    (tmp_path / "second").mkdir()
+    shutil.copyfile(tmp_path / "first" / "temporal.sqlite", tmp_path / "second" / "temporal.sqlite")
+    with DevServer(tmp_path / "second", headless=True) as server:
+        described = await (await Client.connect(server.address)).get_workflow_handle(workflow_id).describe()
+    assert described.id == workflow_id
