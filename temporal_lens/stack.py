@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -23,6 +24,19 @@ nothing committed; a power cut may lose the last commits, which a study's own se
 
 class StackError(RuntimeError):
     """The embedded stack could not start."""
+
+
+class _PortTaken(StackError):
+    """The server could not bind a port: another process took it between our check and the server's bind."""
+
+    def __init__(self, message: str, port: int) -> None:
+        super().__init__(message)
+        self.port = port
+
+
+_PORT_IN_USE = re.compile(r"listen tcp [^\s]*:(\d+): bind: address already in use")
+_PORT_TRIES = 3
+"""Starts on fresh free ports when one of ours was taken in the meantime (a free port is only free when we look)."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -108,15 +122,30 @@ class DevServer:
     def start(self) -> DevServer:
         binary = find_temporal_binary()
         self.workdir.mkdir(parents=True, exist_ok=True)
-        if self.port is None:
-            self.port = free_port(self.host)
-        else:
+        fixed = {port for port in (self.port, self.ui_port) if port is not None}
+        if self.port is not None:
             ensure_port_free(self.port, self.host, what="Temporal frontend")
-        if self.ui_port is None:
-            self.ui_port = free_port(self.host)
-        elif not self.headless:
+        if self.ui_port is not None and not self.headless:
             ensure_port_free(self.ui_port, self.host, what="Temporal Web UI")
-        http_port, metrics_port = free_port(self.host), free_port(self.host)
+        for attempt in range(1, _PORT_TRIES + 1):
+            if fixed.isdisjoint({self.port}):
+                self.port = free_port(self.host)
+            if self.ui_port is None or self.ui_port not in fixed:
+                self.ui_port = free_port(self.host)
+            self._launch(binary, http_port=free_port(self.host), metrics_port=free_port(self.host))
+            try:
+                self._wait_until_serving(binary)
+                return self
+            except _PortTaken as taken:
+                self.stop()
+                if taken.port in fixed or attempt == _PORT_TRIES:
+                    raise
+            except BaseException:
+                self.stop()
+                raise
+        raise AssertionError("unreachable: the last try returns or raises")
+
+    def _launch(self, binary: Path, *, http_port: int, metrics_port: int) -> None:
         command = [
             str(binary), "server", "start-dev",
             "--ip", self.host,
@@ -142,22 +171,19 @@ class DevServer:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-        try:
-            self._wait_until_serving(binary)
-        except BaseException:
-            self.stop()
-            raise
-        return self
 
     def _wait_until_serving(self, binary: Path) -> None:
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             assert self._process is not None
             if self._process.poll() is not None:
-                raise StackError(
-                    f"Temporal dev server exited with code {self._process.returncode} during start-up; "
-                    f"see {self.log_path}:\n{_tail(self.log_path)}"
-                )
+                tail = _tail(self.log_path)
+                message = (f"Temporal dev server exited with code {self._process.returncode} during start-up; "
+                           f"see {self.log_path}:\n{tail}")
+                taken = _PORT_IN_USE.search(tail)
+                if taken:
+                    raise _PortTaken(message, int(taken.group(1)))
+                raise StackError(message)
             probe = subprocess.run(
                 [str(binary), "operator", "cluster", "health", "--address", self.address],
                 capture_output=True,

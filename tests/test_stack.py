@@ -8,6 +8,7 @@ import pytest
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
+from temporal_lens import stack
 from temporal_lens.stack import DevServer, StackError, find_temporal_binary
 
 
@@ -53,3 +54,25 @@ async def test_a_stopped_server_leaves_one_sqlite_file_holding_every_commit(tmp_
     with DevServer(tmp_path / "second", headless=True) as server:
         described = await (await Client.connect(server.address)).get_workflow_handle(workflow_id).describe()
     assert described.id == workflow_id
+
+
+@pytest.mark.server
+def test_a_port_taken_between_the_check_and_the_bind_is_retried_on_fresh_ports(tmp_path, monkeypatch) -> None:
+    """A free port is only free when we look: one taken before the server binds it (here, the HTTP API's, held by
+    a socket of the test's) makes the server exit, and the start goes on with fresh ports."""
+    real_free_port, calls = stack.free_port, []
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        taken = sock.getsockname()[1]
+
+        def free_port(host: str = "127.0.0.1") -> int:
+            calls.append(host)
+            return taken if len(calls) == 3 else real_free_port(host)  # the first try's HTTP API port
+
+        monkeypatch.setattr(stack, "free_port", free_port)
+        with DevServer(tmp_path, headless=True) as server:
+            assert server.pid is not None
+    log = (tmp_path / "temporal-server.log").read_text()
+    assert f"{taken}: bind: address already in use" in log
+    assert len(calls) == 8  # two tries, four ports each
