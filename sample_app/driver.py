@@ -43,9 +43,9 @@ AWAIT_PAYMENT_S = 60.0
 CRASH_START_S = 60.0
 CRASH_START_PER_ORDER_S = 3.0
 """A window's orders all start at once and reach payment through the same workers: its bound grows with it."""
-CRASH_WINDOW_MAX = 50
-"""Crash orders hanging at once: half the payments worker's activity slots (temporalio's default
-max_concurrent_activities is 100), so every attempt of a window is in flight, none queued, when the worker dies."""
+CRASH_WINDOW_MAX = model.ACTIVITY_SLOTS // 2
+"""Crash orders hanging at once: half the payments worker's activity slots, so every attempt of a window is in
+flight, none queued, when the worker dies (one window up to 2,000 orders at the default mix)."""
 WAIT_BACKOFF = Backoff(first=0.2, factor=1.5, most=2.0)
 DELETION_BACKOFF = Backoff(first=5.0, factor=1.5, most=20.0)
 """Sparse: describing a run whose deletion is under way measured up to 2.8 s under load, the slowest driver call."""
@@ -80,7 +80,7 @@ async def run_scenario(
     progress: Progress | None = None,
 ) -> ScenarioRun:
     """Run every planned order, at most `concurrency` at a time: the crash orders first, in windows of their own
-    (see `_run_crash_window`; a window holds up to CRASH_WINDOW_MAX orders whatever the concurrency, as all its
+    (see `_crash_window`; a window holds up to CRASH_WINDOW_MAX orders whatever the concurrency, as all its
     attempts must hang at once), then all the others. A deleted order (retention expiry) is deleted as soon as it
     closes; the driver then watches the server remove it in the background, for at most `deletion_wait` seconds.
 
@@ -158,15 +158,21 @@ class _Driver:
                                                  id=model.loyalty_workflow_id(customer),
                                                  task_queue=model.ORDERS_QUEUE)
         crashing = [p for p in plans if p.scenario == "crash"]
+        windows = [crashing[first:first + CRASH_WINDOW_MAX] for first in range(0, len(crashing), CRASH_WINDOW_MAX)]
         started: list[StartedOrder] = []
-        for first in range(0, len(crashing), CRASH_WINDOW_MAX):
+        last: list[StartedOrder] = []
+        for number, window in enumerate(windows, 1):
             assert crash_worker is not None  # run_scenario checked
-            started += await self._run_crash_window(crashing[first:first + CRASH_WINDOW_MAX], fault_plan,
-                                                    crash_worker)
-        # Orders to delete go first: the server removes a deleted run tens of seconds later, and that lag then
-        # passes while the other orders run. The semaphore is first come, first served.
+            crashed = await self._crash_window(window, fault_plan, crash_worker)
+            if number < len(windows):  # the next kill must not find this window's retries in flight
+                started += await asyncio.gather(*(self._finish(o) for o in crashed))
+            else:
+                last = crashed
+        # After the last kill, the other orders run while the last window's orders wait out their lost attempts'
+        # timeouts. Orders to delete go first: the server removes a deleted run tens of seconds later, and that lag
+        # then passes while the other orders run. The semaphore is first come, first served.
         rest = sorted((p for p in plans if p.scenario != "crash"), key=lambda p: p.scenario != "deleted")
-        started += await asyncio.gather(*(self._run_order(p) for p in rest))
+        started += await asyncio.gather(*(self._finish(o) for o in last), *(self._run_order(p) for p in rest))
         for customer in customers:
             handle = self.client.get_workflow_handle(model.loyalty_workflow_id(customer))
             with self.calls.timed("signal", handle.id):
@@ -272,14 +278,15 @@ class _Driver:
         with self.calls.timed("query", order_id):
             return await handle.query(model.QUERY_STATUS) == "awaiting_payment"
 
-    async def _run_crash_window(self, plans: Sequence[OrderPlan], fault_plan: Path,
-                                crash_worker: CrashWorker) -> list[StartedOrder]:
+    async def _crash_window(self, plans: Sequence[OrderPlan], fault_plan: Path,
+                            crash_worker: CrashWorker) -> list[StartedOrder]:
         """Start every order of the window, wait until each one's payment attempt hangs on the payments worker
-        (it touched its marker), kill that worker once and restart it, then wait for the orders to close.
+        (it touched its marker), kill that worker once and restart it; returns the started orders (the caller
+        waits for them to close).
 
-        No other order runs during a window: crash windows come before every other order, and each waits for its
-        own orders to close, so the only attempts the kill loses are the planned ones (a non-crash order's payment
-        attempt in flight at the kill would be lost too, unplanned)."""
+        No other order runs before a window's kill: crash windows come before every other order, and each but the
+        last is waited for until its orders close, so the only attempts a kill loses are the planned ones (a
+        non-crash order's payment attempt in flight at the kill would be lost too, unplanned)."""
         orders = list(await asyncio.gather(*(self._start(p) for p in plans)))
         markers = [crash_marker_path(fault_plan, p.order.order_id) for p in plans]
 
@@ -293,4 +300,4 @@ class _Driver:
         for order in orders:
             order.crash = {"order_id": order.plan.order.order_id, "service": "payments",
                            "step": model.AUTHORIZE_PAYMENT, "killed_at": killed_at, "restarted_at": restarted_at}
-        return list(await asyncio.gather(*(self._finish(o) for o in orders)))
+        return orders

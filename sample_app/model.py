@@ -13,6 +13,9 @@ from temporalio.common import SearchAttributeKey
 ORDERS_QUEUE = "orders"
 PAYMENTS_QUEUE = "payments"
 SHIPPING_QUEUE = "shipping"
+ACTIVITY_SLOTS = 400
+"""Activities each service's worker runs at once: this app's attempts mostly sleep on the event loop, and a crash
+window needs every one of its payment attempts in flight on the payments worker at the same moment."""
 
 WORKFLOW_TYPE = "OrderWorkflow"
 INVOICE_WORKFLOW_TYPE = "InvoiceWorkflow"

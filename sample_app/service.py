@@ -14,6 +14,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from temporal_lens.interceptors import LensPlugin, configure_telemetry, get_logger
+from temporal_lens.sample_app import model
 from temporal_lens.sample_app.attempt_ledger import AttemptLedger
 from temporal_lens.sample_app.codec import data_converter
 from temporal_lens.sample_app.faults import FAULTS_ENV
@@ -64,7 +65,7 @@ async def _serve(
     # The run folder (beside the fault plan) receives the workers' own attempt ledger: ground truth of what ran when.
     ledger = [AttemptLedger(Path(args.faults).parent)] if args.faults and activities else []
     async with Worker(client, task_queue=task_queue, activities=list(activities), workflows=list(workflows),
-                      interceptors=ledger):
+                      interceptors=ledger, max_concurrent_activities=model.ACTIVITY_SLOTS):
         log.info("service ready", task_queue=task_queue, address=args.address)
         await stop.wait()
         log.info("service stopping")
