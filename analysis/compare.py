@@ -115,8 +115,8 @@ def units_sql(q: Question, truth: dict[str, str], answer: dict[str, str], *, tru
         return f"""
             WITH t AS (SELECT {t_unit} AS u, {shown} AS shown, {t_row} AS r FROM {truth_table} AS x),
                  a AS (SELECT {a_unit} AS u, {a_row} AS r FROM {answer_table} AS x),
-                 tu AS (SELECT u, min(shown) AS shown, list(r ORDER BY r) AS rows FROM t GROUP BY u),
-                 au AS (SELECT u, list(r ORDER BY r) AS rows FROM a GROUP BY u),
+                 tu AS (SELECT u, min(shown) AS shown, list_sort(list(r)) AS rows FROM t GROUP BY u),
+                 au AS (SELECT u, list_sort(list(r)) AS rows FROM a GROUP BY u),
                  j AS (SELECT tu.u, tu.shown, tu.rows AS t_rows, au.rows AS a_rows FROM tu LEFT JOIN au USING (u)),
                  odd AS (SELECT u, t_rows, a_rows FROM j WHERE a_rows IS NOT NULL AND a_rows <> t_rows),
                  tr AS (SELECT u, r, count(*) AS n FROM (SELECT u, unnest(t_rows) AS r FROM odd) GROUP BY u, r),
