@@ -63,6 +63,8 @@ def build(source: Path, target: Path, orders: int) -> None:
     """Copy `source` to `target` and replicate its rows with fresh ids until it holds at least `orders` orders."""
     import duckdb
 
+    from temporal_lens.collectors import order_for_reading
+
     shutil.copyfile(source, target)
     conn = duckdb.connect(str(target))
     base_orders, sample_id = conn.execute("SELECT count(*), min(order_id) FROM ground_truth").fetchall()[0]
@@ -85,6 +87,7 @@ def build(source: Path, target: Path, orders: int) -> None:
         conn.execute(f"CREATE TEMP TABLE base AS SELECT * FROM {table}")
         conn.execute(f"INSERT INTO {table} ({names}) SELECT {select} FROM base, range(1, {copies}) copies(k)")
         conn.execute("DROP TABLE base")
+    order_for_reading(conn)  # as a study leaves its database once collection is done
     conn.execute("CHECKPOINT")
     conn.close()
 
