@@ -2,8 +2,9 @@
 
 Both sides are materialized first (`truth` once per question, `answer` once per source); the statement built here
 groups them by the question's unit (an order, or a group) and judges unit by unit: right, missing, incomplete (every
-answered row right, some missing) or wrong. The per-unit rows stay in DuckDB (scoring stores them and counts them
-there), so scoring 10k orders costs what DuckDB costs.
+answered row right, some missing) or wrong. The truth's half of that work (its units, signed and grouped) is the same
+for every source, so scoring materializes it once per question too (`truth_side_tables`). The per-unit rows stay in
+DuckDB (scoring stores them and counts them there), so scoring 10k orders costs what DuckDB costs.
 
 Values compare as the question means them, whatever SQL type each side chose: numbers as numbers (HUGEINT, DECIMAL
 and DOUBLE alike, to 6 decimals), timestamps as instants (with or without time zone), everything else as its text.
@@ -96,27 +97,58 @@ def _pick(columns: dict[str, str], names: tuple[str, ...], side: str) -> list[tu
     return [(name, columns[name]) for name in names]
 
 
+def _compared_by_rows(q: Question) -> bool:
+    return q.kind == PER_ORDER_EXACT or not (q.timed or q.observed)
+
+
+def _truth_side(q: Question, truth: dict[str, str], truth_table: str, *, keys: str = "tk") -> dict[str, str]:
+    """The parts of `units_sql` that read the truth alone, by CTE name: the truth's units (`tu`) and, for a question
+    compared by key, its rows with their unit and key signatures (`tk`; `tu` reads them as `keys`)."""
+    truth_unit = _pick(truth, q.unit, "truth")
+    t_unit, shown = _signature(truth_unit, "x"), _display(truth_unit, "x")
+    if _compared_by_rows(q):
+        t_row = _signature([(n, t) for n, t in truth.items() if n not in q.unit], "x")
+        return {"tu": f"""SELECT u, min(shown) AS shown, list_sort(list(r)) AS rows
+                     FROM (SELECT {t_unit} AS u, {shown} AS shown, {t_row} AS r FROM {truth_table} AS x) GROUP BY u"""}
+    t_key = _signature(_pick(truth, q.key, "truth"), "x")
+    return {"tk": f"SELECT *, {t_unit} AS _u, {t_key} AS _k, {shown} AS _shown FROM {truth_table} AS x",
+            "tu": f"SELECT _u AS u, min(_shown) AS shown, count(*) AS n, count(DISTINCT _k) AS keys FROM {keys} "
+                  "GROUP BY 1"}
+
+
+def truth_side_tables(q: Question, truth: dict[str, str], *, truth_table: str) -> list[tuple[str, str]]:
+    """(table, statement) pairs, in order, materializing the truth's side of `units_sql` once for every source's
+    comparison (`units_sql(..., truth_prepared=True)` reads them): that part of the work is the same for each answer.
+
+    Raises:
+        MissingColumn: the truth lacks a column the comparison needs.
+    """
+    parts = _truth_side(q, truth, truth_table, keys=f"{truth_table}_tk")
+    return [(f"{truth_table}_{cte}", select) for cte, select in parts.items()]
+
+
 def units_sql(q: Question, truth: dict[str, str], answer: dict[str, str], *, truth_table: str,
-              answer_table: str) -> str:
+              answer_table: str, truth_prepared: bool = False) -> str:
     """The statement judging `answer_table` against `truth_table` for `q`, one row per truth unit: `unit` (as
     people read it), `outcome` (right, missing, incomplete, wrong), `expected` (truth rows), `answered` (answer
-    rows), `matched` (answer rows equal to, or within tolerance of, a truth row). Columns are name -> DuckDB type."""
+    rows), `matched` (answer rows equal to, or within tolerance of, a truth row). Columns are name -> DuckDB type.
+    `truth_prepared`: the tables of `truth_side_tables` for `truth_table` exist; the truth's side is read from them."""
     truth_unit, answer_unit = _pick(truth, q.unit, "truth"), _pick(answer, q.unit, "answer")
-    t_unit = _signature(truth_unit, "x")
     a_unit = _signature(answer_unit, "x", differs=_differs(truth_unit, answer_unit))
-    shown = _display(truth_unit, "x")
-    if q.kind == PER_ORDER_EXACT or not (q.timed or q.observed):
+    side = _truth_side(q, truth, truth_table)
+    if truth_prepared:
+        side = {cte: f"SELECT * FROM {truth_table}_{cte}" for cte in side}
+    if _compared_by_rows(q):
         t_rest = [(n, t) for n, t in truth.items() if n not in q.unit]
         a_rest = [(n, t) for n, t in answer.items() if n not in q.unit]
-        t_row, a_row = _signature(t_rest, "x"), _signature(a_rest, "x", differs=_differs(t_rest, a_rest))
+        a_row = _signature(a_rest, "x", differs=_differs(t_rest, a_rest))
         # Rows are a multiset per unit: equal sorted lists, right. Only units whose lists differ are unnested to
         # count, per row text, how often both sides hold it (matched) and how often the answer holds it beyond the
         # truth (extra): nothing extra, some unmatched is incomplete; anything extra is wrong.
         return f"""
-            WITH t AS (SELECT {t_unit} AS u, {shown} AS shown, {t_row} AS r FROM {truth_table} AS x),
-                 a AS (SELECT {a_unit} AS u, {a_row} AS r FROM {answer_table} AS x),
-                 tu AS (SELECT u, min(shown) AS shown, list(r ORDER BY r) AS rows FROM t GROUP BY u),
-                 au AS (SELECT u, list(r ORDER BY r) AS rows FROM a GROUP BY u),
+            WITH a AS (SELECT {a_unit} AS u, {a_row} AS r FROM {answer_table} AS x),
+                 tu AS ({side["tu"]}),
+                 au AS (SELECT u, list_sort(list(r)) AS rows FROM a GROUP BY u),
                  j AS (SELECT tu.u, tu.shown, tu.rows AS t_rows, au.rows AS a_rows FROM tu LEFT JOIN au USING (u)),
                  odd AS (SELECT u, t_rows, a_rows FROM j WHERE a_rows IS NOT NULL AND a_rows <> t_rows),
                  tr AS (SELECT u, r, count(*) AS n FROM (SELECT u, unnest(t_rows) AS r FROM odd) GROUP BY u, r),
@@ -142,17 +174,15 @@ def units_sql(q: Question, truth: dict[str, str], answer: dict[str, str], *, tru
     for column in q.observed:
         got = f"a.{quote(column)}"
         checks.append(f"{got} IS NOT NULL" + (f" AND {got} > 0" if _is_numeric(answer[column]) else ""))
-    t_key = _signature(truth_key, "x")
     a_key = _signature(answer_key, "x", differs=_differs(truth_key, answer_key))
     # Per unit: right when the answer names each key once, names only keys the truth has, as many as the truth has
     # (so the same set), and every truth row's key is answered within tolerance (timed) and present (observed).
     # Incomplete: the same, except that some of the truth's keys are not named.
     unique = "au.n = au.keys AND hit.keys = au.keys"
     return f"""
-        WITH tk AS (SELECT *, {t_unit} AS _u, {t_key} AS _k, {shown} AS _shown FROM {truth_table} AS x),
+        WITH tk AS ({side["tk"]}),
              ak AS (SELECT *, {a_unit} AS _u, {a_key} AS _k FROM {answer_table} AS x),
-             tu AS (SELECT _u AS u, min(_shown) AS shown, count(*) AS n, count(DISTINCT _k) AS keys
-                    FROM tk GROUP BY 1),
+             tu AS ({side["tu"]}),
              au AS (SELECT _u AS u, count(*) AS n, count(DISTINCT _k) AS keys FROM ak GROUP BY 1),
              hit AS (SELECT t._u AS u, count(DISTINCT t._k) AS keys, count(*) AS pairs,
                             count(*) FILTER (WHERE {' AND '.join(f'({c})' for c in checks)}) AS ok

@@ -24,7 +24,7 @@ from temporal_lens.analysis.causes import (
     applies,
     orders_condition,
 )
-from temporal_lens.analysis.compare import MissingColumn, units_sql
+from temporal_lens.analysis.compare import MissingColumn, truth_side_tables, units_sql
 from temporal_lens.analysis.interval import FEW_CASES, wilson_interval
 from temporal_lens.analysis.scopes import (
     ALL,
@@ -197,6 +197,7 @@ class _Scoring:
             others: dict[str, dict[str, str]] = {}
             params: dict[str, Any] = {}
             truth_rows = False
+            prepared: set[str] = set()
             unknown = f"{NOT_MEASURED}: this run has no {q.unit_noun} the question applies to"
             if any(asked[s] is not None and s in present for s in sources):  # else no truth is needed
                 try:
@@ -210,6 +211,9 @@ class _Scoring:
                         others = self._truths_without(cursor, q, params)
                 except (duckdb.Error, IndexError) as err:
                     unknown = f"{NOT_MEASURED}: the ground truth lacks what this question needs ({_first_line(err)})"
+                if truth_rows:  # the truth's side of every source's comparison, once
+                    tables = {_TRUTH: truth} | {f"{_TRUTH}_{code}": columns for code, columns in others.items()}
+                    prepared = {t for t, columns in tables.items() if _prepare_truth_side(cursor, q, columns, t)}
             cells = []
             for source in sources:
                 sql = asked[source]
@@ -220,7 +224,7 @@ class _Scoring:
                 elif not truth_rows:
                     cells.append(cell(source, CANNOT, unknown))
                 else:
-                    cells.append(self._answer(cursor, q, source, sql, params, truth, others, cell))
+                    cells.append(self._answer(cursor, q, source, sql, params, truth, others, prepared, cell))
             return cells
         finally:
             cursor.close()  # its temp tables and views go with it
@@ -251,10 +255,11 @@ class _Scoring:
 
 
     def _answer(self, cursor: duckdb.DuckDBPyConnection, q: Question, source: str, sql: str, params: dict[str, Any],
-                truth: dict[str, str], others: dict[str, dict[str, str]], cell: Callable[..., Cell]) -> Cell:
+                truth: dict[str, str], others: dict[str, dict[str, str]], prepared: set[str],
+                cell: Callable[..., Cell]) -> Cell:
         try:
             answer, _ = _materialize(cursor, _ANSWER, sql, params, check_rows=False)
-            judged = self._judged_sql(q, source, truth, others, answer)
+            judged = self._judged_sql(q, source, truth, others, answer, prepared)
             if self.keep_units:
                 units = cursor.execute(
                     f"SELECT {_literal(self.scope)} AS scope, {_literal(q.id)} AS question_id, "
@@ -282,14 +287,15 @@ class _Scoring:
                     causes)
 
     def _judged_sql(self, q: Question, source: str, truth: dict[str, str], others: dict[str, dict[str, str]],
-                    answer: dict[str, str]) -> str:
+                    answer: dict[str, str], prepared: set[str]) -> str:
         """Every truth unit with its outcome (compare.py) and, when not right, its cause.
 
         An order's unit reads its order's facts. A group's unit gets a fact cause when the answer gets it right
         against the truth without the orders that cause concerns, or when the group vanishes from that truth and the
         answer lacks it too: the answer is exactly what is left after the deletion, encryption or kill.
         """
-        units = units_sql(q, truth, answer, truth_table=_TRUTH, answer_table=_ANSWER)
+        units = units_sql(q, truth, answer, truth_table=_TRUTH, answer_table=_ANSWER,
+                          truth_prepared=_TRUTH in prepared)
         branches = [f"WHEN u.outcome = '{RIGHT}' THEN NULL"]
         joins = []
         facts = [c for c in FACT_CAUSES if c.code in self.facts and applies(c, source)]
@@ -301,7 +307,8 @@ class _Scoring:
             if not applies(CAUSE_BY_CODE[code], source):
                 continue
             try:
-                other = units_sql(q, columns, answer, truth_table=f"{_TRUTH}_{code}", answer_table=_ANSWER)
+                other = units_sql(q, columns, answer, truth_table=f"{_TRUTH}_{code}", answer_table=_ANSWER,
+                                  truth_prepared=f"{_TRUTH}_{code}" in prepared)
             except MissingColumn:
                 continue
             joins.append(f"LEFT JOIN ({other}) AS {code} ON u.unit = {code}.unit")
@@ -324,6 +331,17 @@ def _materialize(
     cursor.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS\n{statement}\n", _bind(sql, params))
     columns = {name: data_type for name, data_type, *_ in cursor.execute(f"DESCRIBE {table}").fetchall()}
     return columns, not check_rows or cursor.execute(f"SELECT EXISTS (FROM {table})").fetchall()[0][0]
+
+
+def _prepare_truth_side(cursor: duckdb.DuckDBPyConnection, q: Question, truth: dict[str, str], table: str) -> bool:
+    """Materialize the truth's side of every source's comparison once (compare.truth_side_tables); False where it
+    cannot be, and each comparison then meets the same error itself (and is scored as before)."""
+    try:
+        for name, statement in truth_side_tables(q, truth, truth_table=table):
+            cursor.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {statement}")
+    except (duckdb.Error, MissingColumn):
+        return False
+    return True
 
 
 def _first_line(err: Exception) -> str:

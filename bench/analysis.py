@@ -4,8 +4,9 @@
 
 Data: one real study run (`temporal-lens study --orders 12 --headless`, or the database given with --db) whose rows
 are replicated in DuckDB SQL with fresh ids (the run tag inside order and workflow ids rewritten with a copy suffix,
-trace and run ids hashed with the copy number) until the database holds at least N orders. Each size is built in one
-subprocess and scored in another, so the scoring process's peak RSS is the analysis's alone.
+trace and run ids hashed with the copy number) until the database holds at least N orders, then its source tables
+ordered for reading as a study leaves them (`order_for_reading`). Each size is built in one subprocess and scored in
+another, so the scoring process's peak RSS is the analysis's alone.
 
 Measured per size: `score_answers(conn)` (every question's truth and source SQL materialized, each answer compared
 with the truth unit by unit in SQL, two questions at a time, then the matrix stored), and the questions' SQL alone
@@ -63,6 +64,8 @@ def build(source: Path, target: Path, orders: int) -> None:
     """Copy `source` to `target` and replicate its rows with fresh ids until it holds at least `orders` orders."""
     import duckdb
 
+    from temporal_lens.collectors import order_for_reading
+
     shutil.copyfile(source, target)
     conn = duckdb.connect(str(target))
     base_orders, sample_id = conn.execute("SELECT count(*), min(order_id) FROM ground_truth").fetchall()[0]
@@ -85,6 +88,7 @@ def build(source: Path, target: Path, orders: int) -> None:
         conn.execute(f"CREATE TEMP TABLE base AS SELECT * FROM {table}")
         conn.execute(f"INSERT INTO {table} ({names}) SELECT {select} FROM base, range(1, {copies}) copies(k)")
         conn.execute("DROP TABLE base")
+    order_for_reading(conn)  # as a study leaves its database once collection is done
     conn.execute("CHECKPOINT")
     conn.close()
 

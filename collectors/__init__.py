@@ -47,6 +47,7 @@ from temporal_lens.collectors.jaeger import (
     load_jaeger_file,
 )
 from temporal_lens.collectors.jaeger_agent import AgentDatagramError, JaegerAgentReceiver, decode_emit_batch
+from temporal_lens.collectors.layout import READ_ORDER, order_for_reading
 from temporal_lens.collectors.logs import LogLineError, LogLoadResult, load_log_file, load_log_files
 from temporal_lens.collectors.open_runs import PENDING_ACTIVITIES, OpenRunsResult, observe_open_runs
 from temporal_lens.collectors.otlp_convert import OTLP_LOG_SOURCE, logs_to_table, otlp_log_key
@@ -66,6 +67,7 @@ __all__ = [
     "OTLP_LOG_SOURCE",
     "PARTITIONING",
     "PENDING_ACTIVITIES",
+    "READ_ORDER",
     "RUN_CLOSE_STATUS",
     "SPANS",
     "TABLES",
@@ -119,6 +121,7 @@ __all__ = [
     "logs_to_table",
     "observe_open_runs",
     "open_database",
+    "order_for_reading",
     "otlp_log_key",
     "parse_host_port",
     "read_history_json",

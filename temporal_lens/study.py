@@ -35,6 +35,7 @@ from temporal_lens.collectors import (
     load_log_files,
     load_sqlite_table,
     open_database,
+    order_for_reading,
     parse_host_port,
     synthesize_history_spans,
 )
@@ -310,6 +311,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
                           into="app_order_status_changes")
 
         raise_if_stopped()
+        order_for_reading(conn)  # collection is done: the questions read fewer row groups
         status.enter("scoring")
         cells = score_answers(conn)
         questions = len({c.question for c in cells})

@@ -15,7 +15,7 @@ import pytest
 
 from temporal_lens.analysis import CATALOGUE, SOURCES, Question, run_sql, score_answers
 from temporal_lens.analysis.catalogue import AGGREGATE, PER_ORDER_EXACT, PER_ORDER_MEASURE, PER_ORDER_TIMING
-from temporal_lens.analysis.compare import MissingColumn, comparison_sql, parse
+from temporal_lens.analysis.compare import MissingColumn, comparison_sql, parse, truth_side_tables, units_sql
 from temporal_lens.analysis.scoring import _bind
 
 
@@ -26,6 +26,13 @@ def _compare(q: Question, truth_sql: str, answer_sql: str) -> tuple[int, int, in
     columns = {t: {n: ty for n, ty, *_ in conn.execute(f"DESCRIBE {t}").fetchall()} for t in ("truth", "answer")}
     sql = comparison_sql(q, columns["truth"], columns["answer"], truth_table="truth", answer_table="answer")
     result = parse(conn.execute(sql).fetchall()[0])
+    # Scoring reads the truth's side from tables made once per question: every unit judged exactly the same.
+    for table, statement in truth_side_tables(q, columns["truth"], truth_table="truth"):
+        conn.execute(f"CREATE TABLE {table} AS {statement}")
+    judged = [sorted(conn.execute(units_sql(q, columns["truth"], columns["answer"], truth_table="truth",
+                                            answer_table="answer", truth_prepared=prepared)).fetchall())
+              for prepared in (False, True)]
+    assert judged[0] == judged[1]
     return result.total, result.right, result.missing, result.example
 
 

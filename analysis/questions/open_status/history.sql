@@ -1,8 +1,11 @@
 -- What was open order X's status at moment t? The exported history as it stood at t (events with event_time <= t):
 -- the OrderStatus of the last UpsertWorkflowSearchAttributes.
-SELECT regexp_replace(i.workflow_id, '^order-', '') AS order_id, i.moment,
-       arg_max(h.attributes->'searchAttributes'->'indexedFields'->'OrderStatus'->>'data', h.event_id) AS status
+WITH upserts AS (
+    SELECT workflow_id, event_id, event_time,
+           attributes->>'$.searchAttributes.indexedFields.OrderStatus.data' AS status
+    FROM history_events WHERE event_type = 'UpsertWorkflowSearchAttributes'
+)
+SELECT regexp_replace(i.workflow_id, '^order-', '') AS order_id, i.moment, arg_max(h.status, h.event_id) AS status
 FROM (SELECT * FROM observed_instants WHERE api = 'query') i
-JOIN history_events h
-  ON h.workflow_id = i.workflow_id AND h.event_type = 'UpsertWorkflowSearchAttributes' AND h.event_time <= i.moment
+JOIN upserts h ON h.workflow_id = i.workflow_id AND h.event_time <= i.moment
 GROUP BY ALL;

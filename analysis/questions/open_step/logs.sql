@@ -3,7 +3,7 @@
 -- an end record by t that is not 'completed': the next attempt comes after it (the logs cannot tell a final
 -- failure from one that will be retried).
 WITH started AS (
-    SELECT workflow_id, activity_id, attempt, attributes->>'$."temporal.activity_type"' AS step, time
+    SELECT workflow_id, activity_id, attempt, activity_type AS step, time
     FROM logs WHERE event = 'activity started' AND workflow_id LIKE 'order-%'
 ), ended AS (
     SELECT workflow_id, activity_id, attempt, time, event,

@@ -2,9 +2,9 @@
 -- RunActivity span started by t: not ended by t, that attempt runs (after the previous attempt's span); ended by t
 -- without completing (`temporal.outcome`), the next attempt comes after it.
 WITH runs AS (
-    SELECT workflow_id, activity_id, attempt, attributes->>'$."temporal.activity_type"' AS step, start_time,
-           end_time, attributes->>'$."temporal.outcome"' AS outcome,
-           CASE attributes->>'$."temporal.outcome"' WHEN 'failed' THEN events->>'$[0].attributes."exception.message"'
+    SELECT workflow_id, activity_id, attempt, activity_type AS step, start_time,
+           end_time, outcome,
+           CASE outcome WHEN 'failed' THEN events->>'$[0].attributes."exception.message"'
                 WHEN 'completed' THEN NULL ELSE 'timed out' END AS failure
     FROM spans WHERE source <> 'history' AND name LIKE 'RunActivity:%' AND workflow_id LIKE 'order-%'
 ), latest AS (

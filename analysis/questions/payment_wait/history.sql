@@ -1,12 +1,13 @@
 -- Has open order X waited for its payment confirmation longer than T at moment t? The exported history as it stood
 -- at t: the last UpsertWorkflowSearchAttributes up to t set OrderStatus 'awaiting_payment', and when.
-WITH last AS (
-    SELECT i.workflow_id, i.moment,
-           arg_max(h.attributes->'searchAttributes'->'indexedFields'->'OrderStatus'->>'data', h.event_id) AS status,
-           max(h.event_time) AS since
+WITH upserts AS (
+    SELECT workflow_id, event_id, event_time,
+           attributes->>'$.searchAttributes.indexedFields.OrderStatus.data' AS status
+    FROM history_events WHERE event_type = 'UpsertWorkflowSearchAttributes'
+), last AS (
+    SELECT i.workflow_id, i.moment, arg_max(h.status, h.event_id) AS status, max(h.event_time) AS since
     FROM (SELECT * FROM observed_instants WHERE api = 'query') i
-    JOIN history_events h
-      ON h.workflow_id = i.workflow_id AND h.event_type = 'UpsertWorkflowSearchAttributes' AND h.event_time <= i.moment
+    JOIN upserts h ON h.workflow_id = i.workflow_id AND h.event_time <= i.moment
     GROUP BY ALL
 )
 SELECT regexp_replace(workflow_id, '^order-', '') AS order_id, moment,

@@ -1,9 +1,11 @@
 -- Has open order X waited for its payment confirmation longer than T at moment t? The last 'order status recorded'
 -- record by t says 'awaiting_payment', written when.
-WITH last AS (
-    SELECT i.workflow_id, i.moment, arg_max(l.attributes->>'status', l.time) AS status, max(l.time) AS since
+WITH recorded AS (
+    SELECT workflow_id, time, attributes->>'status' AS status FROM logs WHERE event = 'order status recorded'
+), last AS (
+    SELECT i.workflow_id, i.moment, arg_max(l.status, l.time) AS status, max(l.time) AS since
     FROM (SELECT * FROM observed_instants WHERE api = 'query') i
-    JOIN logs l ON l.workflow_id = i.workflow_id AND l.event = 'order status recorded' AND l.time <= i.moment
+    JOIN recorded l ON l.workflow_id = i.workflow_id AND l.time <= i.moment
     GROUP BY ALL
 )
 SELECT regexp_replace(workflow_id, '^order-', '') AS order_id, moment,

@@ -8,12 +8,14 @@ WITH asked AS (
       ON q.workflow_id = i.workflow_id AND q.api = 'query' AND q.query_name = 'status' AND q.phase = 'open'
      AND q.answered AND q.observed_at = i.moment
     GROUP BY ALL
+), awaiting AS (
+    SELECT workflow_id, event_time FROM history_events
+    WHERE event_type = 'UpsertWorkflowSearchAttributes'
+      AND attributes->>'$.searchAttributes.indexedFields.OrderStatus.data' = 'awaiting_payment'
 ), since AS (
     SELECT a.workflow_id, a.moment, max(h.event_time) AS since
     FROM asked a
-    JOIN history_events h
-      ON h.workflow_id = a.workflow_id AND h.event_type = 'UpsertWorkflowSearchAttributes' AND h.event_time <= a.moment
-     AND h.attributes->'searchAttributes'->'indexedFields'->'OrderStatus'->>'data' = 'awaiting_payment'
+    JOIN awaiting h ON h.workflow_id = a.workflow_id AND h.event_time <= a.moment
     WHERE a.status = 'awaiting_payment'
     GROUP BY ALL
 )
