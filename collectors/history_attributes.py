@@ -37,6 +37,8 @@ _AS_IS_TYPES = frozenset(
 )
 
 _Convert = Callable[[Any], Any]
+# What `json.dumps(value, ensure_ascii=False)` calls, built once instead of once a call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def attributes_json_via_dict(attrs: Message, converter: PayloadConverter) -> str:
@@ -70,7 +72,7 @@ class AttributesWriter:
         self._plans: dict[Descriptor, dict[FieldDescriptor, tuple[str, _Convert]] | None] = {}
 
     def attributes_json(self, attrs: Message) -> str:
-        return json.dumps(self.message(attrs), ensure_ascii=False)
+        return _ENCODE(self.message(attrs))
 
     def message(self, value: Message) -> Any:
         """One message's ProtoJSON object, payloads decoded."""
