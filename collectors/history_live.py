@@ -189,15 +189,16 @@ async def _fetch_histories(
             semaphore.release()
 
     try:
-        async for execution in _listed(client, query):
-            if skip(execution):
-                yield execution, _SKIPPED
-                continue
-            await semaphore.acquire()
-            in_flight.add(asyncio.create_task(fetch(execution)))
-            for task in [task for task in in_flight if task.done()]:
-                in_flight.discard(task)
-                yield task.result()
+        async with aclosing(_listed(client, query)) as listed:
+            async for execution in listed:
+                if skip(execution):
+                    yield execution, _SKIPPED
+                    continue
+                await semaphore.acquire()
+                in_flight.add(asyncio.create_task(fetch(execution)))
+                for task in [task for task in in_flight if task.done()]:
+                    in_flight.discard(task)
+                    yield task.result()
         while in_flight:
             done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
@@ -222,7 +223,7 @@ async def _listed(client: Client, query: str | None) -> AsyncIterator[WorkflowEx
             if following is None:
                 return
             await following
-    finally:
-        if following is not None and not following.done():
+    finally:  # closed early (an error, Ctrl-C): the page asked for ahead is not left running or unread
+        if following is not None:
             following.cancel()
             await asyncio.gather(following, return_exceptions=True)
