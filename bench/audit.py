@@ -2,8 +2,9 @@
 
     python bench/audit.py [--quick] [--live-runs N] [--export-runs N]
 
-1. live: closed runs on a local dev server (two activities each), audited (history fetch with concurrency 16,
-   ingest, Describe of open runs, every generic question, coverage, report) at a quarter and at the full size;
+1. live: closed runs on a local dev server (two activities each), audited (history fetch with the audit's default
+   concurrency, ingest, Describe of open runs, every generic question, coverage, report) at a quarter and at the
+   full size;
 2. export: Workflow History Export files (1,000 runs a file, histories cloned from real ones with new ids), audited
    without a server at a tenth and at the full size.
 Peak RSS is the audit process's own (`ru_maxrss`), so "flat" reads as: the larger audit's peak close to the smaller's.
@@ -17,10 +18,9 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
-from temporalio import activity, workflow
+from _support import Steps, report, rows, step
 from temporalio.api.export.v1 import WorkflowExecution, WorkflowExecutions
 from temporalio.api.history.v1 import History
 from temporalio.client import Client
@@ -40,7 +40,7 @@ LIVE_RUNS = _size("--live-runs", 1_000 if QUICK else 10_000)
 EXPORT_RUNS = _size("--export-runs", 10_000 if QUICK else 100_000)
 RUNS_PER_FILE = 1_000
 START_CONCURRENCY = 64
-rows: list[tuple[str, str, str]] = []
+ACTIVITIES_PER_RUN = 2
 
 # The audit run in a child that reports its own peak RSS on its last stderr line.
 _MEASURED = """
@@ -55,24 +55,6 @@ else:
 print(f"peak_rss_kib={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
 sys.exit(code)
 """
-
-
-def report(name: str, value: str, note: str = "") -> None:
-    rows.append((name, value, note))
-    print(f"  {name}: {value} {note}", flush=True)
-
-
-@activity.defn
-async def reserve(n: int) -> int:
-    return n + 1
-
-
-@workflow.defn(sandboxed=False)
-class BenchOrder:
-    @workflow.run
-    async def run(self, n: int) -> int:
-        n = await workflow.execute_activity(reserve, n, start_to_close_timeout=timedelta(seconds=30))
-        return await workflow.execute_activity(reserve, n, start_to_close_timeout=timedelta(seconds=30))
 
 
 def measured_audit(*args: str) -> tuple[float, int, str]:
@@ -94,7 +76,7 @@ async def create_runs(client: Client, queue: str, runs: int, prefix: str) -> flo
 
     async def one(i: int) -> None:
         async with semaphore:
-            await client.execute_workflow(BenchOrder.run, i, id=f"{prefix}{i}", task_queue=queue)
+            await client.execute_workflow(Steps.run, ACTIVITIES_PER_RUN, id=f"{prefix}{i}", task_queue=queue)
 
     await asyncio.gather(*(one(i) for i in range(runs)))
     return runs / (time.perf_counter() - started)
@@ -122,7 +104,7 @@ async def live(workdir: Path) -> list[History]:
         client = await Client.connect(server.address)
         queue = f"bench-audit-{uuid.uuid4()}"
         quarter = LIVE_RUNS // 4
-        async with Worker(client, task_queue=queue, workflows=[BenchOrder], activities=[reserve],
+        async with Worker(client, task_queue=queue, workflows=[Steps], activities=[step],
                           workflow_runner=UnsandboxedWorkflowRunner(), max_concurrent_workflow_tasks=64):
             rate = await create_runs(client, queue, quarter, "bench-q-")
             rate = min(rate, await create_runs(client, queue, LIVE_RUNS - quarter, "bench-r-"))

@@ -21,15 +21,14 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
 import grpc
+from _support import Steps, report, rows, step
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
-from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
@@ -46,27 +45,6 @@ from temporal_lens.collectors.history_writer import HistoryRun, write_runs
 from temporal_lens.stack import DevServer, free_port
 
 QUICK = "--quick" in sys.argv
-rows: list[tuple[str, str, str]] = []
-
-
-def report(name: str, value: str, note: str = "") -> None:
-    rows.append((name, value, note))
-    print(f"  {name}: {value} {note}", flush=True)
-
-
-@activity.defn
-async def step(n: int) -> int:
-    return n + 1
-
-
-@workflow.defn(sandboxed=False)
-class Small:
-    @workflow.run
-    async def run(self, steps: int) -> int:
-        total = 0
-        for n in range(steps):
-            total += await workflow.execute_activity(step, n, start_to_close_timeout=timedelta(seconds=10))
-        return total
 
 
 async def record_and_start(server: DevServer, workflows: int) -> tuple[str, str]:
@@ -76,13 +54,13 @@ async def record_and_start(server: DevServer, workflows: int) -> tuple[str, str]
     async with Worker(
         client,
         task_queue=queue,
-        workflows=[Small],
+        workflows=[Steps],
         activities=[step],
         workflow_runner=UnsandboxedWorkflowRunner(),
         max_concurrent_activities=50,
     ):
         handles = [
-            await client.start_workflow(Small.run, 3, id=f"small-{n}-{queue}", task_queue=queue)
+            await client.start_workflow(Steps.run, 3, id=f"small-{n}-{queue}", task_queue=queue)
             for n in range(workflows)
         ]
         await asyncio.gather(*(h.result() for h in handles))

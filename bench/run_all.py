@@ -82,7 +82,7 @@ def benchmarks(quick: bool) -> list[tuple[str, str, list[str]]]:
         ),
         (
             "Audit",
-            "`temporal-lens audit` end to end (history fetch with concurrency 16, ingest, Describe, every generic "
+            "`temporal-lens audit` end to end (history fetch with concurrency 32, ingest, Describe, every generic "
             "question, coverage, report) over closed runs on a local dev server, and over Workflow History Export "
             "files without a server; runs/s and the audit process's peak RSS at two sizes. Targets: 10,000 runs "
             "audited in under 60 s on 2 cores; peak memory flat in the number of runs.",

@@ -31,6 +31,7 @@ from temporal_lens.collectors.history_model import (
     CLOSED_STATUSES,
     RUN_CLOSE_STATUS,
     event_type_name,
+    flatten_histories,
     flatten_history,
     workflow_row,
 )
@@ -105,6 +106,7 @@ __all__ = [
     "export_jaeger",
     "export_parquet",
     "fetch_jaeger_traces",
+    "flatten_histories",
     "flatten_history",
     "is_loopback",
     "jaeger_spans_table",

@@ -7,17 +7,16 @@ into `history_events` rows (payloads decoded) and its `workflows` row.
 
 from __future__ import annotations
 
-import base64
+import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
-from google.protobuf import json_format
-from google.protobuf.descriptor import Descriptor
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
-from temporalio.api.common.v1 import Payload, SearchAttributes
+from temporalio.api.common.v1 import SearchAttributes
 from temporalio.api.enums.v1 import EventType, RetryState
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
@@ -25,6 +24,7 @@ from temporalio.client import WorkflowExecution, WorkflowHistory
 from temporalio.converter import PayloadConverter, decode_typed_search_attributes
 from temporalio.converter import default as default_converter
 
+from temporal_lens.collectors.history_attributes import AttributesWriter
 from temporal_lens.collectors.tables import HISTORY_EVENTS
 
 
@@ -61,18 +61,18 @@ CHILD_CLOSE_STATUS = {
     "StartChildWorkflowExecutionFailed": "START_FAILED",
 }
 KNOWN_EVENT_TYPES = frozenset(EventType.keys())
-_EVENT_TYPE_NUMBERS = frozenset(EventType.values())
-_PAYLOAD = Payload.DESCRIPTOR.full_name
-
-
+_EVENT_TYPE_NAMES = {number: camel_name(name, "EVENT_TYPE_") for name, number in EventType.items()}
+# The attributes fields `_event_row` reads into columns, wherever an event type has them.
+_ROW_FIELDS = (
+    "scheduled_event_id", "started_event_id", "task_queue", "attempt", "failure", "last_failure", "retry_state",
+    "timer_id", "signal_name", "identity", "request", "accepted_request", "rejected_request", "accepted_event_id",
+)  # fmt: skip
 
 
 def event_type_name(event_type: int) -> str:
     """`EVENT_TYPE_ACTIVITY_TASK_STARTED` -> `ActivityTaskStarted`, the form Temporal's UI shows; a number this
     library does not know (a newer server's type) -> `EventType<number>`."""
-    if event_type not in _EVENT_TYPE_NUMBERS:
-        return f"EventType{event_type}"
-    return camel_name(EventType.Name(event_type), "EVENT_TYPE_")
+    return _EVENT_TYPE_NAMES.get(event_type) or f"EventType{event_type}"
 
 
 def flatten_history(
@@ -91,16 +91,32 @@ def flatten_history(
             A payload keeps its shape (`metadata`, `data`); `data` becomes the decoded JSON value where the
             converter yields one (json/plain, binary/null) and stays base64 otherwise (encrypted, binary).
     """
-    converter = payload_converter or default_converter().payload_converter
-    run_id = run_id or history.run_id
-    by_id = {event.event_id: event for event in history.events}
-    rows = [_event_row(event, by_id, converter) for event in history.events]
+    return flatten_histories([(history, run_id)], namespace=namespace, payload_converter=payload_converter)
+
+
+def flatten_histories(
+    histories: Iterable[tuple[WorkflowHistory, str | None]],
+    *,
+    namespace: str,
+    payload_converter: PayloadConverter | None = None,
+) -> pa.Table:
+    """`flatten_history` of many (history, run id) pairs as one table, in order: one Arrow conversion for all."""
+    writer = AttributesWriter(payload_converter) if payload_converter else _default_attributes_writer()
     columns: dict[str, list[Any]] = {name: [] for name in HISTORY_EVENTS.columns}
-    for row in rows:
-        row.update(namespace=namespace, workflow_id=history.workflow_id, run_id=run_id)
-        for name, values in columns.items():
-            values.append(row.get(name))
+    for history, run_id in histories:
+        run = {"namespace": namespace, "workflow_id": history.workflow_id, "run_id": run_id or history.run_id}
+        by_id = {event.event_id: event for event in history.events}
+        for event in history.events:
+            row = _event_row(event, by_id, writer)
+            row.update(run)
+            for name, values in columns.items():
+                values.append(row.get(name))
     return HISTORY_EVENTS.table(columns)
+
+
+@functools.cache
+def _default_attributes_writer() -> AttributesWriter:
+    return AttributesWriter(default_converter().payload_converter)
 
 
 def workflow_row(
@@ -167,24 +183,25 @@ def merge_search_attributes(parts: Iterable[tuple[bool, SearchAttributes]]) -> S
     return merged
 
 
-def _event_row(event: HistoryEvent, by_id: Mapping[int, HistoryEvent], converter: PayloadConverter) -> dict[str, Any]:
+def _event_row(event: HistoryEvent, by_id: Mapping[int, HistoryEvent], writer: AttributesWriter) -> dict[str, Any]:
     row: dict[str, Any] = {
         "event_id": event.event_id,
-        "event_time": event_time(event),
+        "event_time": _event_micros(event),
         "event_type": event_type_name(event.event_type),
     }
     which = event.WhichOneof("attributes")
     if which is None:
         return row
     attrs = getattr(event, which)
-    row["attributes"] = _attributes_json(attrs, converter)
+    row["attributes"] = writer.attributes_json(attrs)
+    fields = _row_fields(attrs.DESCRIPTOR)
 
-    scheduled_id = _get(attrs, "scheduled_event_id") or None
-    started_id = _get(attrs, "started_event_id") or None
+    scheduled_id = _get(attrs, fields, "scheduled_event_id") or None
+    started_id = _get(attrs, fields, "started_event_id") or None
     row.update(scheduled_event_id=scheduled_id, started_event_id=started_id)
-    row["task_queue"] = _queue_name(_get(attrs, "task_queue"))
-    row["attempt"] = _get(attrs, "attempt") or None
-    if event.HasField("activity_task_scheduled_event_attributes"):
+    row["task_queue"] = _queue_name(_get(attrs, fields, "task_queue"))
+    row["attempt"] = _get(attrs, fields, "attempt") or None
+    if which == "activity_task_scheduled_event_attributes":
         row.update(activity_id=attrs.activity_id, activity_type=attrs.activity_type.name)
 
     # Close events point back at their scheduled/started events; fill what those carry.
@@ -202,27 +219,44 @@ def _event_row(event: HistoryEvent, by_id: Mapping[int, HistoryEvent], converter
         row["attempt"] = row["attempt"] or origin.attempt or None
 
     # ActivityTaskStarted is written when the activity closes; its last_failure is the previous attempt's.
-    failure = _get(attrs, "failure") or _get(attrs, "last_failure")
+    failure = _get(attrs, fields, "failure") or _get(attrs, fields, "last_failure")
     if failure is not None:
         row.update(failure_message=failure.message, failure_type=_failure_type(failure))
-    retry_state = _get(attrs, "retry_state")
+    retry_state = _get(attrs, fields, "retry_state")
     if retry_state:
         row["retry_state"] = RetryState.Name(retry_state).removeprefix("RETRY_STATE_")
-    row["timer_id"] = _get(attrs, "timer_id") or None
-    row["signal_name"] = _get(attrs, "signal_name") or None
-    row["identity"] = _get(attrs, "identity") or None
-    row["update_name"] = _update_name(attrs, by_id)
+    row["timer_id"] = _get(attrs, fields, "timer_id") or None
+    row["signal_name"] = _get(attrs, fields, "signal_name") or None
+    row["identity"] = _get(attrs, fields, "identity") or None
+    row["update_name"] = _update_name(attrs, fields, by_id)
     return row
 
 
-def _get(attrs: Message, name: str) -> Any:
+@functools.cache
+def _row_fields(descriptor: Descriptor) -> dict[str, bool]:
+    """Which of `_ROW_FIELDS` an attributes type has: name -> whether it is a singular message (unset reads None)."""
+    found = {}
+    for name in _ROW_FIELDS:
+        field: FieldDescriptor | None = descriptor.fields_by_name.get(name)
+        if field is not None:
+            found[name] = field.message_type is not None and not field.is_repeated
+    return found
+
+
+def _get(attrs: Message, fields: Mapping[str, bool], name: str) -> Any:
     """The field's value, or None if this attributes message has no such field (or an unset message field)."""
-    field = attrs.DESCRIPTOR.fields_by_name.get(name)
-    if field is None:
-        return None
-    if field.message_type is not None and not field.is_repeated and not attrs.HasField(name):
+    singular_message = fields.get(name)
+    if singular_message is None or (singular_message and not attrs.HasField(name)):
         return None
     return getattr(attrs, name)
+
+
+def _event_micros(event: HistoryEvent) -> int | None:
+    """`event_time` as microseconds since the epoch (the column's unit), as `event_time` truncates it."""
+    if not event.HasField("event_time"):
+        return None
+    stamp = event.event_time
+    return stamp.seconds * 1_000_000 + stamp.nanos // 1_000
 
 
 def _queue_name(task_queue: Any) -> str | None:
@@ -241,12 +275,12 @@ def _failure_type(failure: Failure) -> str | None:
     return "".join(word.capitalize() for word in kind.removesuffix("_info").split("_"))
 
 
-def _update_name(attrs: Message, by_id: Mapping[int, HistoryEvent]) -> str | None:
+def _update_name(attrs: Message, fields: Mapping[str, bool], by_id: Mapping[int, HistoryEvent]) -> str | None:
     for request_field in ("request", "accepted_request", "rejected_request"):
-        request = _get(attrs, request_field)
+        request = _get(attrs, fields, request_field)
         if request is not None and request.input.name:
             return request.input.name
-    accepted_id = _get(attrs, "accepted_event_id")
+    accepted_id = _get(attrs, fields, "accepted_event_id")
     accepted = by_id.get(accepted_id) if accepted_id else None
     if accepted is not None and accepted.HasField("workflow_execution_update_accepted_event_attributes"):
         return accepted.workflow_execution_update_accepted_event_attributes.accepted_request.input.name or None
@@ -265,59 +299,6 @@ def _merged_search_attributes(events: Sequence[HistoryEvent]) -> SearchAttribute
         elif event.HasField("upsert_workflow_search_attributes_event_attributes"):
             parts.append((False, event.upsert_workflow_search_attributes_event_attributes.search_attributes))
     return merge_search_attributes(parts)
-
-
-def _attributes_json(attrs: Message, converter: PayloadConverter) -> str:
-    as_dict = json_format.MessageToDict(attrs)
-    _decode_payloads(as_dict, attrs.DESCRIPTOR, converter)
-    return json.dumps(as_dict, ensure_ascii=False)
-
-
-def _decode_payloads(value: dict[str, Any], descriptor: Descriptor, converter: PayloadConverter) -> None:
-    """Replace payloads inside a MessageToDict result, guided by the message descriptor (never by key guessing)."""
-    for key, item in value.items():
-        field = descriptor.fields_by_camelcase_name.get(key)
-        if field is None or field.message_type is None:
-            continue
-        message_type = field.message_type
-        if message_type.GetOptions().map_entry:
-            entry_type = message_type.fields_by_name["value"].message_type
-            if entry_type is not None and isinstance(item, dict):
-                for entry_key, entry in item.items():
-                    item[entry_key] = _decode_message(entry, entry_type, converter)
-        elif isinstance(item, list):
-            value[key] = [_decode_message(element, message_type, converter) for element in item]
-        else:
-            value[key] = _decode_message(item, message_type, converter)
-
-
-def _decode_message(item: Any, descriptor: Descriptor, converter: PayloadConverter) -> Any:
-    if not isinstance(item, dict):
-        return item
-    if descriptor.full_name == _PAYLOAD:
-        return readable_payload(item, converter)
-    _decode_payloads(item, descriptor, converter)
-    return item
-
-
-def readable_payload(item: dict[str, Any], converter: PayloadConverter) -> dict[str, Any]:
-    raw_metadata = {key: base64.b64decode(value) for key, value in item.get("metadata", {}).items()}
-    readable = dict(item)
-    readable["metadata"] = {key: _text_or_base64(value) for key, value in raw_metadata.items()}
-    try:
-        decoded = converter.from_payload(Payload(metadata=raw_metadata, data=base64.b64decode(item.get("data", ""))))
-        json.dumps(decoded)
-    except Exception:  # not JSON-shaped (binary, encrypted, unknown encoding): keep Temporal's base64
-        return readable
-    readable["data"] = decoded
-    return readable
-
-
-def _text_or_base64(value: bytes) -> str:
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError:
-        return base64.b64encode(value).decode("ascii")
 
 
 def _json_default(value: Any) -> Any:

@@ -11,7 +11,7 @@ import pyarrow as pa
 from temporalio.client import WorkflowExecution, WorkflowHistory
 
 from temporal_lens.collectors.db import BatchWriter, Part
-from temporal_lens.collectors.history_model import flatten_history, workflow_row
+from temporal_lens.collectors.history_model import flatten_histories, flatten_history, workflow_row
 from temporal_lens.collectors.tables import WORKFLOWS
 
 # A semi-join, not a chain of ORs: DuckDB plans that as a hash join, whatever the number of runs.
@@ -71,15 +71,7 @@ def write_runs(
         return 0
     runs_in, run_params = run_keys_condition(keys)
     condition, params = f"namespace = ? AND {runs_in}", [namespace, *run_params]
-    events = pa.concat_tables(
-        [
-            *flat_events,
-            *(
-                _with_unknown_events(flatten_history(run.history, namespace=namespace, run_id=run.run_id), run)
-                for run in runs
-            ),
-        ]
-    )
+    events = pa.concat_tables([*flat_events, *_flattened(runs, namespace)])
     rows = [*flat_workflows]
     rows += [workflow_row(run.history, run.execution, namespace=namespace, run_id=run.run_id) for run in runs]
     # One transaction: the incremental collection trusts a closed `workflows` row to mean its events are stored.
@@ -88,6 +80,22 @@ def write_runs(
         Part("workflows", _workflows_table(rows), (condition, params)),
     ])
     return events.num_rows
+
+
+def _flattened(runs: Sequence[HistoryRun], namespace: str) -> list[pa.Table]:
+    """The runs' events in order: one table for each stretch of runs read whole, one per run with unknown events."""
+    tables, plain = [], []
+    for run in [*runs, None]:
+        if run is not None and not run.unknown_events:
+            plain.append((run.history, run.run_id))
+            continue
+        if plain:
+            tables.append(flatten_histories(plain, namespace=namespace))
+            plain = []
+        if run is not None:
+            tables.append(_with_unknown_events(flatten_history(run.history, namespace=namespace, run_id=run.run_id),
+                                               run))
+    return tables
 
 
 def _with_unknown_events(table: pa.Table, run: HistoryRun) -> pa.Table:

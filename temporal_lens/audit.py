@@ -35,7 +35,7 @@ class AuditInputs:
     log_files: Sequence[Path] = ()
     jaeger_url: str | None = None
     jaeger_services: Sequence[str] = ()
-    concurrency: int = 16
+    concurrency: int = 32
     min_attempts: int = 3
 
 

@@ -14,6 +14,8 @@ import pytest
 from audit_app.workflows import SHARDS, STUCK_FAILURE
 from audit_workload import STUCK_ATTEMPTS, Workload, run_workload
 
+from tests.history_compare import assert_attribute_paths_agree
+
 pytestmark = pytest.mark.server
 
 
@@ -158,3 +160,17 @@ def test_audit_again_fetches_only_what_is_open(audited, dev_server) -> None:
     assert "(3 fetched" in completed.stdout, completed.stdout
     again = json.loads((out.parent / "again" / "audit.json").read_text())
     assert again["runs"] == summary["runs"]
+
+
+async def test_attributes_paths_agree_on_the_workload(audited, client) -> None:
+    """The compiled attributes path (what the audit stored) gives the `MessageToDict` path's text on every event of
+    the workload, the stuck run's open history included."""
+    workload, _, _ = audited
+    histories = [await client.get_workflow_handle(execution.id, run_id=execution.run_id).fetch_history()
+                 async for execution in client.list_workflows(workload.query())]
+    seen = assert_attribute_paths_agree(histories)
+    assert {
+        "ActivityTaskScheduled", "ActivityTaskCompleted", "StartChildWorkflowExecutionInitiated",
+        "ChildWorkflowExecutionCompleted", "WorkflowExecutionContinuedAsNew", "WorkflowExecutionSignaled",
+        "WorkflowExecutionUpdateAccepted", "WorkflowExecutionUpdateCompleted",
+    } <= seen

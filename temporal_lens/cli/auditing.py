@@ -45,7 +45,8 @@ def audit(
     jaeger_service: Annotated[list[str] | None, typer.Option(help="service to fetch from Jaeger (repeatable)")] = None,
     out: Annotated[Path | None, typer.Option(help="report folder [default: <db>-audit next to the database]")] = None,
     min_attempts: Annotated[int, typer.Option(min=2, help="an open activity at this attempt counts as stuck")] = 3,
-    concurrency: Annotated[int, typer.Option(min=1, help="histories fetched at once")] = 16,
+    # 32: the dev server spent less CPU a run and fetched as fast or faster than at 16 (measured side by side)
+    concurrency: Annotated[int, typer.Option(min=1, help="histories fetched at once")] = 32,
 ) -> None:
     """Audit a namespace: histories, open runs (Describe), spans and logs into --db; report.html, report.md, audit.json.
 
