@@ -4,7 +4,7 @@ SQLite's own defaults (rollback journal, synced at every commit), side by side.
     python bench/dev_server_sqlite.py [--workflows 150] [--rounds 2]
 
 Two dev servers run at once, each with its own worker in this process; in each round both get the same workload at
-the same time (N workflows of four activities, 16 at a time), so the machine's load falls on both alike. Measured
+the same time (N workflows of four activities each, 16 at a time), so the machine's load falls on both alike. Measured
 per round: each server's CPU (utime + stime from /proc) and the workload's wall time; the ratios are per round.
 """
 
@@ -16,10 +16,9 @@ import os
 import tempfile
 import time
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
-from temporalio import activity, workflow
+from _support import Steps, step
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
@@ -27,21 +26,8 @@ from temporal_lens.stack import SQLITE_PRAGMAS, DevServer
 
 TICKS = os.sysconf("SC_CLK_TCK")
 IN_FLIGHT = 16
+STEPS = 4
 QUEUE = "sqlite-bench"
-
-
-@activity.defn
-async def step(n: int) -> int:
-    return n + 1
-
-
-@workflow.defn(sandboxed=False)
-class FourSteps:
-    @workflow.run
-    async def run(self, n: int) -> int:
-        for _ in range(4):
-            n = await workflow.execute_activity(step, n, start_to_close_timeout=timedelta(seconds=30))
-        return n
 
 
 def cpu_s(pid: int) -> float:
@@ -50,15 +36,15 @@ def cpu_s(pid: int) -> float:
 
 
 async def drive(server: DevServer, pid: int | None, workflows: int) -> tuple[float, float]:
-    """(server CPU seconds, wall seconds) for `workflows` runs of FourSteps, IN_FLIGHT at a time."""
+    """(server CPU seconds, wall seconds) for `workflows` runs of Steps(4), IN_FLIGHT at a time."""
     client = await Client.connect(server.address)
-    async with Worker(client, task_queue=QUEUE, workflows=[FourSteps], activities=[step],
+    async with Worker(client, task_queue=QUEUE, workflows=[Steps], activities=[step],
                       workflow_runner=UnsandboxedWorkflowRunner()):
         slots = asyncio.Semaphore(IN_FLIGHT)
 
         async def one(i: int) -> None:
             async with slots:
-                await client.execute_workflow(FourSteps.run, i, id=f"bench-{uuid.uuid4()}", task_queue=QUEUE)
+                await client.execute_workflow(Steps.run, STEPS, id=f"bench-{uuid.uuid4()}", task_queue=QUEUE)
 
         assert pid is not None, "the server runs"
         cpu_before, started = cpu_s(pid), time.perf_counter()
