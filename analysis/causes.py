@@ -7,7 +7,9 @@ A cause is then read from facts the ground truth holds, never guessed:
 - a missing or incomplete unit of an order whose run was deleted, in a source the server deletes with the run:
   run deleted before collection;
 - any not-right unit of an order the driver deleted but the server still held when the sources were read (deletion
-  is asynchronous): deletion pending; such a run is scored as present, never as deleted;
+  is asynchronous), in Temporal asked in place (Describe, queries and Visibility answer from what the deletion has
+  not reached yet): deletion pending; such a run is scored as present, never as deleted, and its exported history,
+  collected whole, gets the causes any present run's would;
 - any not-right unit of an order whose payloads a codec encrypted, in a source that stores those payloads:
   payload not recorded;
 - a missing or incomplete unit of an order whose worker was killed, in a source the killed process exports:
@@ -72,7 +74,7 @@ RUN_DELETED = Cause(
 DELETION_PENDING = Cause(
     "deletion_pending", "deletion pending", "deletions pending",
     "the run was deleted, but the server still held it when the source was read (deletion is asynchronous): it "
-    "counts as present", (MISSING, INCOMPLETE, WRONG), _HISTORY_SOURCES,
+    "counts as present", (MISSING, INCOMPLETE, WRONG), ("temporal",),
     (("ground_truth", "deletion", "deletion = 'pending'"),),
 )
 PAYLOAD_NOT_RECORDED = Cause(

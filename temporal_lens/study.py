@@ -337,13 +337,15 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
             ending = ("failed", {"error": (str(err).strip().splitlines() or [type(err).__name__])[0]})
         raise
     finally:
-        progress.stop()
-        conn.close()  # rolls back a batch cut short: the file holds exactly what was committed
-        status.finish(ending[0], **ending[1])
-        if ending[0] != "complete":
-            console.print(f"Run folder: {run_dir} ({ending[0]} while {_DOING[status.phase or 'stack']}; "
-                          f"{status.path.name} says so, the database holds what was committed)",
-                          soft_wrap=True, highlight=False, markup=False)
+        try:
+            progress.stop()
+            conn.close()  # rolls back a batch cut short: the file holds exactly what was committed
+        finally:  # the ending is recorded even when closing fails (a query the signal cut short, say)
+            status.finish(ending[0], **ending[1])
+            if ending[0] != "complete":
+                console.print(f"Run folder: {run_dir} ({ending[0]} while {_DOING[status.phase or 'stack']}; "
+                              f"{status.path.name} says so, the database holds what was committed)",
+                              soft_wrap=True, highlight=False, markup=False)
     console.print(f"Run folder: {run_dir}", soft_wrap=True, highlight=False, markup=False)
     return StudyResult(run_dir, db_path, cells)
 
