@@ -85,14 +85,15 @@ class ObserverSettings:
         rpc_timeout_s: the bound of each call; a query no worker answers in time is stored as unanswered.
         concurrency: calls in flight at once.
         orders_per_tick: open orders asked about in one tick at most, those asked longest ago first: with more
-            open, each is asked every few ticks. A query is a workflow task on the orders worker; asked of every
-            open order every second, queries took a third of a 1,000-order study's CPU.
+            open (a crash window's), each is asked every few ticks. The default is the driver's default number in
+            flight on 2 cores, so each open order is asked every tick: asked every other tick (a bound of 8), Describe
+            missed a retried payment's attempt 2 in the default study, and Temporal in place lost a right answer.
     """
 
     cadence_s: float = 1.0
     rpc_timeout_s: float = 5.0
     concurrency: int = 4
-    orders_per_tick: int = 8
+    orders_per_tick: int = 16
 
     def __post_init__(self) -> None:
         if self.cadence_s < 0 or self.rpc_timeout_s <= 0 or self.concurrency < 1 or self.orders_per_tick < 1:
