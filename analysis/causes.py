@@ -16,9 +16,10 @@ A cause is then read from facts the ground truth holds, never guessed:
   process killed before export;
 - otherwise by outcome: missing -> not recorded by this source, incomplete -> answer incomplete, wrong -> answer wrong.
 
-A group (aggregate questions) holds many orders, so membership cannot name its cause: a group gets a fact-based
-cause only when the answer equals the truth recomputed without those orders (the answer is exactly what is left
-after the deletion, encryption or kill).
+A unit naming one order (the order, or the order at a moment) reads that order's facts. A group of orders (a status,
+a day, a customer) holds many, so membership cannot name its cause: such a group gets a fact-based cause only when
+the answer equals the truth recomputed without those orders (the answer is exactly what is left after the deletion,
+encryption or kill).
 """
 
 from __future__ import annotations

@@ -10,6 +10,10 @@ Values compare as the question means them, whatever SQL type each side chose: nu
 and DOUBLE alike, to 6 decimals), timestamps as instants (with or without time zone), everything else as its text.
 Where the two sides name different columns, or hold a different kind of value in one (a number on one side, text
 on the other), no row can match: a number never equals the string that spells it.
+
+Units, keys and rows are compared by a 64-bit hash of those values (DuckDB's `hash`), not by their text: grouping
+and joining integers is what keeps a pass over 10k orders cheap. Two different rows of one unit would have to
+collide in 64 bits to be taken as equal: at a million rows, a chance of about 3 in 100 million.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from temporal_lens.analysis.catalogue import PER_ORDER_EXACT, Question
 from temporal_lens.analysis.causes import INCOMPLETE, MISSING, RIGHT, WRONG
 
 _NUMERIC = re.compile(r"^(U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|FLOAT|DOUBLE|REAL|DECIMAL(\(.*\))?)$")
-_NULL = "'∅'"
-_SEPARATOR = "chr(31)"
+_DIFFERS = "'≠'"
+_OBSERVED = "_observed_"
+"""Prefix of the carried column telling whether an observed column holds a value."""
 
 
 class MissingColumn(ValueError):
@@ -66,17 +71,23 @@ def _kind(data_type: str) -> str:
     return "text"
 
 
-def _text(column: str, data_type: str, table: str) -> str:
-    """`column` as text; a NULL reads differently from every value (values carry a leading '|')."""
-    return f"coalesce('|' || CAST({_value(column, data_type, table)} AS VARCHAR), {_NULL})"
+def _comparable(column: str, data_type: str, table: str) -> str:
+    """`column` as the value its kind compares by: a rounded DOUBLE, epoch microseconds, the value itself where
+    both sides hold the same type (booleans, dates, lists), or else its text."""
+    kind = _kind(data_type)
+    if kind in ("number", "instant") or kind == data_type:
+        return _value(column, data_type, table)
+    return f"CAST({table}.{quote(column)} AS VARCHAR)"
 
 
 def _signature(columns: list[tuple[str, str]], table: str, *, differs: bool = False) -> str:
-    """One text for several columns in name order. `differs`: the other side's columns have other names or kinds
-    of value, so no row of this side may equal one of the other (a number never equals the text spelling it)."""
-    parts = [_text(name, data_type, table) for name, data_type in sorted(columns)]
-    text = "''" if not parts else parts[0] if len(parts) == 1 else f"concat_ws({_SEPARATOR}, {', '.join(parts)})"
-    return f"('≠' || {text})" if differs else text
+    """One 64-bit hash of several columns in name order, each as `_comparable` (a NULL hashes alike whatever its
+    type, and unlike any value). `differs`: the other side's columns have other names or kinds of value, so no row
+    of this side may equal one of the other (a number never equals the text spelling it): a marker joins the hash."""
+    parts = [_comparable(name, data_type, table) for name, data_type in sorted(columns)]
+    if differs:
+        parts.insert(0, _DIFFERS)
+    return "hash(" + (", ".join(parts) or "''") + ")"
 
 
 def _differs(ours: list[tuple[str, str]], theirs: list[tuple[str, str]]) -> bool:
@@ -102,18 +113,22 @@ def _compared_by_rows(q: Question) -> bool:
 
 
 def _truth_side(q: Question, truth: dict[str, str], truth_table: str, *, keys: str = "tk") -> dict[str, str]:
-    """The parts of `units_sql` that read the truth alone, by CTE name: the truth's units (`tu`) and, for a question
-    compared by key, its rows with their unit and key signatures (`tk`; `tu` reads them as `keys`)."""
+    """The parts of `units_sql` that read the truth alone, by CTE name: the truth's units (`tu`: signature, how
+    people read it, the order it names) and, for a question compared by key, its rows with their unit and key
+    signatures (`tk`; `tu` reads them as `keys`)."""
     truth_unit = _pick(truth, q.unit, "truth")
     t_unit, shown = _signature(truth_unit, "x"), _display(truth_unit, "x")
+    order = f"CAST(x.{quote('order_id')} AS VARCHAR)" if "order_id" in q.unit else "CAST(NULL AS VARCHAR)"
     if _compared_by_rows(q):
         t_row = _signature([(n, t) for n, t in truth.items() if n not in q.unit], "x")
-        return {"tu": f"""SELECT u, min(shown) AS shown, list_sort(list(r)) AS rows
-                     FROM (SELECT {t_unit} AS u, {shown} AS shown, {t_row} AS r FROM {truth_table} AS x) GROUP BY u"""}
+        return {"tu": f"""SELECT u, min(shown) AS shown, min(order_id) AS order_id, list_sort(list(r)) AS rows
+                     FROM (SELECT {t_unit} AS u, {shown} AS shown, {order} AS order_id, {t_row} AS r
+                           FROM {truth_table} AS x) GROUP BY u"""}
     t_key = _signature(_pick(truth, q.key, "truth"), "x")
-    return {"tk": f"SELECT *, {t_unit} AS _u, {t_key} AS _k, {shown} AS _shown FROM {truth_table} AS x",
-            "tu": f"SELECT _u AS u, min(_shown) AS shown, count(*) AS n, count(DISTINCT _k) AS keys FROM {keys} "
-                  "GROUP BY 1"}
+    return {"tk": f"SELECT *, {t_unit} AS _u, {t_key} AS _k, {shown} AS _shown, {order} AS _order "
+                  f"FROM {truth_table} AS x",
+            "tu": f"SELECT _u AS u, min(_shown) AS shown, min(_order) AS order_id, count(*) AS n, "
+                  f"count(DISTINCT _k) AS keys FROM {keys} GROUP BY 1"}
 
 
 def truth_side_tables(q: Question, truth: dict[str, str], *, truth_table: str) -> list[tuple[str, str]]:
@@ -127,73 +142,127 @@ def truth_side_tables(q: Question, truth: dict[str, str], *, truth_table: str) -
     return [(f"{truth_table}_{cte}", select) for cte, select in parts.items()]
 
 
-def units_sql(q: Question, truth: dict[str, str], answer: dict[str, str], *, truth_table: str,
-              answer_table: str, truth_prepared: bool = False) -> str:
-    """The statement judging `answer_table` against `truth_table` for `q`, one row per truth unit: `unit` (as
-    people read it), `outcome` (right, missing, incomplete, wrong), `expected` (truth rows), `answered` (answer
-    rows), `matched` (answer rows equal to, or within tolerance of, a truth row). Columns are name -> DuckDB type.
-    `truth_prepared`: the tables of `truth_side_tables` for `truth_table` exist; the truth's side is read from them."""
-    truth_unit, answer_unit = _pick(truth, q.unit, "truth"), _pick(answer, q.unit, "answer")
-    a_unit = _signature(answer_unit, "x", differs=_differs(truth_unit, answer_unit))
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def check_answer(q: Question, truth: dict[str, str], answer: dict[str, str]) -> None:
+    """Raise MissingColumn where `answer` (or `truth`) lacks a column the comparison of `q` reads."""
+    _pick(truth, q.unit, "truth")
+    _pick(answer, q.unit, "answer")
+    if not _compared_by_rows(q):
+        _pick(truth, q.key, "truth")
+        _pick(truth, tuple(t for _, t in q.timed), "truth")
+        _pick(answer, q.key, "answer")
+        _pick(answer, tuple(a for a, _ in q.timed) + q.observed, "answer")
+
+
+def sources_units_sql(q: Question, truth: dict[str, str], answers: dict[str, dict[str, str]], *, truth_table: str,
+                      answer_tables: dict[str, str], truth_prepared: bool = False) -> str:
+    """The statement judging every source's answer (`answer_tables[source]`, columns `answers[source]`) against
+    `truth_table` for `q` at once: one row per source and truth unit, with `source`, `unit` (as people read it),
+    `order_id` (the order the unit names, NULL for groups of orders), `outcome` (right, missing, incomplete,
+    wrong), `expected` (truth rows), `answered` (answer rows), `matched` (answer rows equal to, or within tolerance
+    of, a truth row). Columns are name -> DuckDB type. `truth_prepared`: the tables of `truth_side_tables` for
+    `truth_table` exist; the truth's side is read from them.
+
+    Raises:
+        MissingColumn: the truth or an answer lacks a column the question compares (`check_answer` tells which).
+    """
+    if not answers:
+        raise ValueError("no answer to judge")
+    truth_unit = _pick(truth, q.unit, "truth")
     side = _truth_side(q, truth, truth_table)
     if truth_prepared:
         side = {cte: f"SELECT * FROM {truth_table}_{cte}" for cte in side}
+    sources = "SELECT unnest([" + ", ".join(_literal(s) for s in answers) + "]) AS s"
     if _compared_by_rows(q):
         t_rest = [(n, t) for n, t in truth.items() if n not in q.unit]
-        a_rest = [(n, t) for n, t in answer.items() if n not in q.unit]
-        a_row = _signature(a_rest, "x", differs=_differs(t_rest, a_rest))
+        rows = []
+        for source, answer in answers.items():
+            answer_unit = _pick(answer, q.unit, "answer")
+            a_rest = [(n, t) for n, t in answer.items() if n not in q.unit]
+            rows.append(f"SELECT {_literal(source)} AS s, "
+                        f"{_signature(answer_unit, 'x', differs=_differs(truth_unit, answer_unit))} AS u, "
+                        f"{_signature(a_rest, 'x', differs=_differs(t_rest, a_rest))} AS r "
+                        f"FROM {answer_tables[source]} AS x")
         # Rows are a multiset per unit: equal sorted lists, right. Only units whose lists differ are unnested to
         # count, per row text, how often both sides hold it (matched) and how often the answer holds it beyond the
         # truth (extra): nothing extra, some unmatched is incomplete; anything extra is wrong.
         return f"""
-            WITH a AS (SELECT {a_unit} AS u, {a_row} AS r FROM {answer_table} AS x),
+            WITH a AS ({" UNION ALL ".join(rows)}),
                  tu AS ({side["tu"]}),
-                 au AS (SELECT u, list_sort(list(r)) AS rows FROM a GROUP BY u),
-                 j AS (SELECT tu.u, tu.shown, tu.rows AS t_rows, au.rows AS a_rows FROM tu LEFT JOIN au USING (u)),
-                 odd AS (SELECT u, t_rows, a_rows FROM j WHERE a_rows IS NOT NULL AND a_rows <> t_rows),
-                 tr AS (SELECT u, r, count(*) AS n FROM (SELECT u, unnest(t_rows) AS r FROM odd) GROUP BY u, r),
-                 ar AS (SELECT u, r, count(*) AS n FROM (SELECT u, unnest(a_rows) AS r FROM odd) GROUP BY u, r),
-                 d AS (SELECT u, sum(least(coalesce(tr.n, 0), coalesce(ar.n, 0))) AS matched,
+                 src AS ({sources}),
+                 au AS (SELECT s, u, list_sort(list(r)) AS rows FROM a GROUP BY s, u),
+                 j AS (SELECT src.s, tu.u, tu.shown, tu.order_id, tu.rows AS t_rows, au.rows AS a_rows
+                       FROM tu CROSS JOIN src LEFT JOIN au ON au.s = src.s AND au.u = tu.u),
+                 odd AS (SELECT s, u, t_rows, a_rows FROM j WHERE a_rows IS NOT NULL AND a_rows <> t_rows),
+                 tr AS (SELECT s, u, r, count(*) AS n FROM (SELECT s, u, unnest(t_rows) AS r FROM odd) GROUP BY ALL),
+                 ar AS (SELECT s, u, r, count(*) AS n FROM (SELECT s, u, unnest(a_rows) AS r FROM odd) GROUP BY ALL),
+                 d AS (SELECT s, u, sum(least(coalesce(tr.n, 0), coalesce(ar.n, 0))) AS matched,
                               sum(greatest(coalesce(ar.n, 0) - coalesce(tr.n, 0), 0)) AS extra
-                       FROM tr FULL JOIN ar USING (u, r) GROUP BY u)
-            SELECT j.shown AS unit,
+                       FROM tr FULL JOIN ar USING (s, u, r) GROUP BY s, u)
+            SELECT j.s AS source, j.shown AS unit, j.order_id,
                    CASE WHEN j.a_rows IS NULL THEN '{MISSING}' WHEN j.a_rows = j.t_rows THEN '{RIGHT}'
                         WHEN d.extra > 0 THEN '{WRONG}' ELSE '{INCOMPLETE}' END AS outcome,
                    len(j.t_rows) AS expected, coalesce(len(j.a_rows), 0) AS answered,
                    CASE WHEN j.a_rows = j.t_rows THEN len(j.t_rows) ELSE coalesce(d.matched, 0) END AS matched
-            FROM j LEFT JOIN d USING (u)"""
+            FROM j LEFT JOIN d USING (s, u)"""
 
-    truth_key, answer_key = _pick(truth, q.key, "truth"), _pick(answer, q.key, "answer")
+    truth_key = _pick(truth, q.key, "truth")
     timed_truth = _pick(truth, tuple(t for _, t in q.timed), "truth")
-    _pick(answer, tuple(a for a, _ in q.timed) + q.observed, "answer")
     below, above = q.tolerance_ms
+    # Each source's answer has columns of its own: only what the comparison reads is carried into the union, timed
+    # columns as numbers, observed ones as whether they hold a value (a positive one where numeric).
+    keyed = []
+    for source, answer in answers.items():
+        answer_unit, answer_key = _pick(answer, q.unit, "answer"), _pick(answer, q.key, "answer")
+        _pick(answer, tuple(a for a, _ in q.timed) + q.observed, "answer")
+        values = "".join(f", CAST(x.{quote(a)} AS DOUBLE) AS {quote(a)}" for a in dict.fromkeys(a for a, _ in q.timed))
+        values += "".join(f", {_observed(c, answer[c])} AS {quote(_OBSERVED + c)}" for c in dict.fromkeys(q.observed))
+        keyed.append(f"SELECT {_literal(source)} AS s, "
+                     f"{_signature(answer_unit, 'x', differs=_differs(truth_unit, answer_unit))} AS _u, "
+                     f"{_signature(answer_key, 'x', differs=_differs(truth_key, answer_key))} AS _k{values} "
+                     f"FROM {answer_tables[source]} AS x")
     checks = ["TRUE"]
     for (answer_column, _), (truth_column, _) in zip(q.timed, timed_truth, strict=True):
         got, floor = f"a.{quote(answer_column)}", f"t.{quote(truth_column)}"
-        checks.append(f"{got} IS NOT NULL AND CAST({got} AS DOUBLE) BETWEEN {floor} - {below} AND {floor} + {above}")
-    for column in q.observed:
-        got = f"a.{quote(column)}"
-        checks.append(f"{got} IS NOT NULL" + (f" AND {got} > 0" if _is_numeric(answer[column]) else ""))
-    a_key = _signature(answer_key, "x", differs=_differs(truth_key, answer_key))
+        checks.append(f"{got} IS NOT NULL AND {got} BETWEEN {floor} - {below} AND {floor} + {above}")
+    checks += [f"a.{quote(_OBSERVED + column)}" for column in q.observed]
     # Per unit: right when the answer names each key once, names only keys the truth has, as many as the truth has
     # (so the same set), and every truth row's key is answered within tolerance (timed) and present (observed).
     # Incomplete: the same, except that some of the truth's keys are not named.
     unique = "au.n = au.keys AND hit.keys = au.keys"
     return f"""
         WITH tk AS ({side["tk"]}),
-             ak AS (SELECT *, {a_unit} AS _u, {a_key} AS _k FROM {answer_table} AS x),
+             ak AS ({" UNION ALL ".join(keyed)}),
              tu AS ({side["tu"]}),
-             au AS (SELECT _u AS u, count(*) AS n, count(DISTINCT _k) AS keys FROM ak GROUP BY 1),
-             hit AS (SELECT t._u AS u, count(DISTINCT t._k) AS keys, count(*) AS pairs,
+             src AS ({sources}),
+             au AS (SELECT s, _u AS u, count(*) AS n, count(DISTINCT _k) AS keys FROM ak GROUP BY 1, 2),
+             hit AS (SELECT a.s, t._u AS u, count(DISTINCT t._k) AS keys, count(*) AS pairs,
                             count(*) FILTER (WHERE {' AND '.join(f'({c})' for c in checks)}) AS ok
-                     FROM tk AS t JOIN ak AS a ON t._u = a._u AND t._k = a._k GROUP BY 1)
-        SELECT tu.shown AS unit,
+                     FROM tk AS t JOIN ak AS a ON t._u = a._u AND t._k = a._k GROUP BY 1, 2)
+        SELECT src.s AS source, tu.shown AS unit, tu.order_id,
                CASE WHEN au.u IS NULL THEN '{MISSING}'
                     WHEN coalesce({unique} AND au.keys = tu.keys AND hit.ok = tu.n, FALSE) THEN '{RIGHT}'
                     WHEN coalesce({unique} AND hit.ok = hit.pairs, FALSE) THEN '{INCOMPLETE}'
                     ELSE '{WRONG}' END AS outcome,
                tu.n AS expected, coalesce(au.n, 0) AS answered, coalesce(hit.ok, 0) AS matched
-        FROM tu LEFT JOIN au USING (u) LEFT JOIN hit USING (u)"""
+        FROM tu CROSS JOIN src LEFT JOIN au ON au.s = src.s AND au.u = tu.u
+        LEFT JOIN hit ON hit.s = src.s AND hit.u = tu.u"""
+
+
+def _observed(column: str, data_type: str) -> str:
+    """Whether an observed column holds a value (a positive one where numeric), as a boolean whatever its type."""
+    got = f"x.{quote(column)}"
+    return f"coalesce({got} IS NOT NULL" + (f" AND {got} > 0" if _is_numeric(data_type) else "") + ", FALSE)"
+
+
+def units_sql(q: Question, truth: dict[str, str], answer: dict[str, str], *, truth_table: str,
+              answer_table: str, truth_prepared: bool = False) -> str:
+    """`sources_units_sql` for one answer (its rows' `source` is 'answer')."""
+    return sources_units_sql(q, truth, {"answer": answer}, truth_table=truth_table,
+                             answer_tables={"answer": answer_table}, truth_prepared=truth_prepared)
 
 
 def comparison_sql(q: Question, truth: dict[str, str], answer: dict[str, str], *, truth_table: str,

@@ -22,8 +22,10 @@ ALTER TABLE answerability ADD COLUMN IF NOT EXISTS few_cases BOOLEAN;    -- 0 < 
 -- The same matrix without the runs that were deleted (what an operator sees inside retention).
 CREATE TABLE IF NOT EXISTS answerability_retained AS SELECT * FROM answerability LIMIT 0;
 
--- Every judged unit of every cell, in both scopes: its outcome and, when not right, one cause (analysis/causes.py).
-CREATE TABLE IF NOT EXISTS answerability_units (
+-- Every judged unit of every cell, one table per scope ('all': table answerability; 'retained': table
+-- answerability_retained), each replaced whole when its scope is scored; the view answerability_units reads both.
+-- Its outcome and, when not right, one cause (analysis/causes.py).
+CREATE TABLE IF NOT EXISTS answerability_units_all (
     scope       VARCHAR NOT NULL,    -- 'all' (table answerability) or 'retained' (table answerability_retained)
     question_id VARCHAR NOT NULL,
     source      VARCHAR NOT NULL,
@@ -32,3 +34,14 @@ CREATE TABLE IF NOT EXISTS answerability_units (
     cause       VARCHAR,             -- NULL when right
     detail      VARCHAR
 );
+CREATE TABLE IF NOT EXISTS answerability_units_retained (
+    scope       VARCHAR NOT NULL,
+    question_id VARCHAR NOT NULL,
+    source      VARCHAR NOT NULL,
+    unit        VARCHAR NOT NULL,
+    outcome     VARCHAR NOT NULL,
+    cause       VARCHAR,
+    detail      VARCHAR
+);
+CREATE OR REPLACE VIEW answerability_units AS
+    SELECT * FROM answerability_units_all UNION ALL SELECT * FROM answerability_units_retained;

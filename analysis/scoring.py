@@ -11,6 +11,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from temporal_lens.analysis.catalogue import CATALOGUE, PER_ORDER_MEASURE, SOURCE_ROWS, SOURCES, Question
 from temporal_lens.analysis.causes import (
@@ -24,7 +25,7 @@ from temporal_lens.analysis.causes import (
     applies,
     orders_condition,
 )
-from temporal_lens.analysis.compare import MissingColumn, truth_side_tables, units_sql
+from temporal_lens.analysis.compare import MissingColumn, check_answer, sources_units_sql, truth_side_tables
 from temporal_lens.analysis.interval import FEW_CASES, wilson_interval
 from temporal_lens.analysis.scopes import (
     ALL,
@@ -43,11 +44,13 @@ NOT_MEASURED = "not yet measured"
 _PARALLEL = 2
 """Questions scored at once (each on its own cursor): one question's small statements overlap another's scans."""
 TABLES = {ALL: "answerability", RETAINED: "answerability_retained"}
+"""Where each scope's matrix is stored."""
+UNITS = {ALL: "answerability_units_all", RETAINED: "answerability_units_retained"}
+"""Where each scope's units are stored; the view `answerability_units` reads both."""
 # Units come back as Arrow from an executed statement: measured faster than the relation API DuckDB's warning
 # suggests (which binds the statement again), so the warning is silenced for this module's calls only.
 warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning,
                         module=__name__)
-"""Where each scope's matrix is stored; the units of both go to `answerability_units`."""
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,7 @@ def score_question(
 
 
 _TRUTH, _ANSWER, _FACTS = "lens_truth", "lens_answer", "lens_facts"
-_PER_ORDER = ("order_id",)
+_ORDER = "order_id"
 
 
 class _Scoring:
@@ -181,7 +184,8 @@ class _Scoring:
         return {code: c for code, c in conditions.items() if found[code]}
 
     def question(self, q: Question, sources: Sequence[str], present: set[str]) -> list[Cell]:
-        """`q` asked of each source: the truth is materialized once, each answer once, and compared in SQL."""
+        """`q` asked of each source: the truth is materialized once, each answer once, and every answer is compared
+        with the truth in one statement."""
 
         def cell(source: str, verdict: str, reason: str, right: int = 0, total: int = 0,
                  causes: tuple[tuple[str, int], ...] = ()) -> Cell:
@@ -204,7 +208,7 @@ class _Scoring:
                     params_sql = q.params_sql()
                     params = run_sql(cursor, params_sql)[0] if params_sql else {}
                     truth, truth_rows = _materialize(cursor, _TRUTH, q.truth_sql(), params)
-                    if truth_rows and q.unit == _PER_ORDER and self.facts:
+                    if truth_rows and _ORDER in q.unit and self.facts:
                         flags = ", ".join(f"coalesce({c}, FALSE) AS {code}" for code, c in self.facts.items())
                         cursor.execute(f"CREATE TEMP TABLE {_FACTS} AS SELECT order_id, {flags} FROM ground_truth")
                     elif truth_rows:
@@ -214,18 +218,28 @@ class _Scoring:
                 if truth_rows:  # the truth's side of every source's comparison, once
                     tables = {_TRUTH: truth} | {f"{_TRUTH}_{code}": columns for code, columns in others.items()}
                     prepared = {t for t, columns in tables.items() if _prepare_truth_side(cursor, q, columns, t)}
-            cells = []
+            cells: dict[str, Cell] = {}
+            answers: dict[str, dict[str, str]] = {}
             for source in sources:
                 sql = asked[source]
                 if sql is None:
-                    cells.append(cell(source, CANNOT, q.cannot_reason(source)))
+                    cells[source] = cell(source, CANNOT, q.cannot_reason(source))
                 elif source not in present:
-                    cells.append(cell(source, CANNOT, NO_DATA))
+                    cells[source] = cell(source, CANNOT, NO_DATA)
                 elif not truth_rows:
-                    cells.append(cell(source, CANNOT, unknown))
+                    cells[source] = cell(source, CANNOT, unknown)
                 else:
-                    cells.append(self._answer(cursor, q, source, sql, params, truth, others, prepared, cell))
-            return cells
+                    try:
+                        answer, _ = _materialize(cursor, _answer_table(source), sql, params, check_rows=False)
+                        check_answer(q, truth, answer)
+                    except (duckdb.Error, MissingColumn) as err:
+                        cells[source] = cell(source, CANNOT, f"query failed: {_first_line(err)}")
+                    else:
+                        answers[source] = answer
+            for source, units in self._judged(cursor, q, truth, others, answers, prepared).items():
+                cells[source] = (cell(source, CANNOT, f"query failed: {_first_line(units)}")
+                                 if isinstance(units, Exception) else self._cell(q, source, units, cell))
+            return [cells[source] for source in sources]
         finally:
             cursor.close()  # its temp tables and views go with it
 
@@ -239,8 +253,8 @@ class _Scoring:
     def _truths_without(
         self, cursor: duckdb.DuckDBPyConnection, q: Question, params: dict[str, Any]
     ) -> dict[str, dict[str, str]]:
-        """For a question about groups: per fact cause, the truth recomputed without the orders it concerns
-        (`lens_truth_<cause>`); returns each one's columns by cause code."""
+        """For a question about groups of orders: per fact cause, the truth recomputed without the orders it
+        concerns (`lens_truth_<cause>`); returns each one's columns by cause code."""
         others = {}
         if not self.facts:
             return others
@@ -253,27 +267,43 @@ class _Scoring:
             self._scope_views(cursor)
         return others
 
-
-    def _answer(self, cursor: duckdb.DuckDBPyConnection, q: Question, source: str, sql: str, params: dict[str, Any],
-                truth: dict[str, str], others: dict[str, dict[str, str]], prepared: set[str],
-                cell: Callable[..., Cell]) -> Cell:
+    def _judged(self, cursor: duckdb.DuckDBPyConnection, q: Question, truth: dict[str, str],
+                others: dict[str, dict[str, str]], answers: dict[str, dict[str, str]],
+                prepared: set[str]) -> dict[str, pa.Table | Exception]:
+        """Every source's units judged, by source: in one statement, or (when that fails) source by source, so that
+        a failure is the failing source's alone."""
+        if not answers:
+            return {}
         try:
-            answer, _ = _materialize(cursor, _ANSWER, sql, params, check_rows=False)
-            judged = self._judged_sql(q, source, truth, others, answer, prepared)
-            if self.keep_units:
-                units = cursor.execute(
-                    f"SELECT {_literal(self.scope)} AS scope, {_literal(q.id)} AS question_id, "
-                    f"{_literal(source)} AS source, unit, outcome, cause, "
-                    f"""CASE outcome WHEN '{RIGHT}' THEN NULL WHEN '{MISSING}' THEN 'no answer for this unit'
-                             ELSE format('{{}} of {{}} rows right; {{}} rows answered', matched, expected, answered)
-                        END AS detail FROM ({judged})""").to_arrow_table()
-                self.units.append(units)
-                counts = [(r["cause"], r["unit_count"], r["unit_min"]) for r in
-                          units.group_by("cause").aggregate([("unit", "count"), ("unit", "min")]).to_pylist()]
-            else:
-                counts = cursor.execute(f"SELECT cause, count(*), min(unit) FROM ({judged}) GROUP BY cause").fetchall()
-        except (duckdb.Error, MissingColumn) as err:
-            return cell(source, CANNOT, f"query failed: {_first_line(err)}")
+            return self._judge(cursor, q, truth, others, answers, prepared)
+        except duckdb.Error:
+            if len(answers) == 1:
+                raise
+        judged: dict[str, pa.Table | Exception] = {}
+        for source, answer in answers.items():
+            try:
+                judged |= self._judge(cursor, q, truth, others, {source: answer}, prepared)
+            except duckdb.Error as err:
+                judged[source] = err
+        return judged
+
+    def _judge(self, cursor: duckdb.DuckDBPyConnection, q: Question, truth: dict[str, str],
+               others: dict[str, dict[str, str]], answers: dict[str, dict[str, str]],
+               prepared: set[str]) -> dict[str, pa.Table]:
+        judged = self._judged_sql(q, truth, others, answers, prepared)
+        units = cursor.execute(
+            f"SELECT {_literal(self.scope)} AS scope, {_literal(q.id)} AS question_id, source, unit, outcome, cause, "
+            f"""CASE outcome WHEN '{RIGHT}' THEN NULL WHEN '{MISSING}' THEN 'no answer for this unit'
+                     ELSE format('{{}} of {{}} rows right; {{}} rows answered', matched, expected, answered)
+                END AS detail FROM ({judged})""").to_arrow_table()
+        column = units.column("source")
+        return {source: units.filter(pc.equal(column, source)) for source in answers}
+
+    def _cell(self, q: Question, source: str, units: pa.Table, cell: Callable[..., Cell]) -> Cell:
+        if self.keep_units:
+            self.units.append(units)
+        counts = [(r["cause"], r["unit_count"], r["unit_min"]) for r in
+                  units.group_by("cause").aggregate([("unit", "count"), ("unit", "min")]).to_pylist()]
         total = sum(count for _, count, _ in counts)
         by_cause = {code: (count, example) for code, count, example in counts if code is not None}
         right = total - sum(count for count, _ in by_cause.values())
@@ -286,36 +316,57 @@ class _Scoring:
         return cell(source, _verdict(right, total), f"{right} of {total} {noun} right; {explained}", right, total,
                     causes)
 
-    def _judged_sql(self, q: Question, source: str, truth: dict[str, str], others: dict[str, dict[str, str]],
-                    answer: dict[str, str], prepared: set[str]) -> str:
-        """Every truth unit with its outcome (compare.py) and, when not right, its cause.
+    def _judged_sql(self, q: Question, truth: dict[str, str], others: dict[str, dict[str, str]],
+                    answers: dict[str, dict[str, str]], prepared: set[str]) -> str:
+        """Every source's truth units with their outcome (compare.py) and, when not right, their cause.
 
-        An order's unit reads its order's facts. A group's unit gets a fact cause when the answer gets it right
-        against the truth without the orders that cause concerns, or when the group vanishes from that truth and the
-        answer lacks it too: the answer is exactly what is left after the deletion, encryption or kill.
+        A unit naming one order (the order, or the order at a moment) reads its order's facts. A group of orders
+        gets a fact cause when the answer gets it right against the truth without the orders that cause concerns,
+        or when the group vanishes from that truth and the answer lacks it too: the answer is exactly what is left
+        after the deletion, encryption or kill.
         """
-        units = units_sql(q, truth, answer, truth_table=_TRUTH, answer_table=_ANSWER,
-                          truth_prepared=_TRUTH in prepared)
+        tables = {source: _answer_table(source) for source in answers}
+        units = sources_units_sql(q, truth, answers, truth_table=_TRUTH, answer_tables=tables,
+                                  truth_prepared=_TRUTH in prepared)
         branches = [f"WHEN u.outcome = '{RIGHT}' THEN NULL"]
         joins = []
-        facts = [c for c in FACT_CAUSES if c.code in self.facts and applies(c, source)]
-        if q.unit == _PER_ORDER and facts:
-            joins.append(f"LEFT JOIN {_FACTS} AS f ON u.unit = f.order_id")
-            branches += [f"WHEN f.{c.code} AND u.outcome IN ({', '.join(_literal(o) for o in c.outcomes)}) "
-                         f"THEN '{c.code}'" for c in facts]
+        if _ORDER in q.unit:
+            facts = [c for c in FACT_CAUSES if c.code in self.facts]
+            if facts:
+                joins.append(f"LEFT JOIN {_FACTS} AS f ON u.order_id = f.order_id")
+            branches += [f"WHEN f.{c.code} AND {_among(c, answers)} "
+                         f"AND u.outcome IN ({', '.join(_literal(o) for o in c.outcomes)}) THEN '{c.code}'"
+                         for c in facts]
         for code, columns in others.items():
-            if not applies(CAUSE_BY_CODE[code], source):
+            cause = CAUSE_BY_CODE[code]
+            judged = {}
+            for source, answer in answers.items():
+                if applies(cause, source):
+                    try:
+                        check_answer(q, columns, answer)
+                    except MissingColumn:
+                        continue
+                    judged[source] = answer
+            if not judged:
                 continue
-            try:
-                other = units_sql(q, columns, answer, truth_table=f"{_TRUTH}_{code}", answer_table=_ANSWER,
-                                  truth_prepared=f"{_TRUTH}_{code}" in prepared)
-            except MissingColumn:
-                continue
-            joins.append(f"LEFT JOIN ({other}) AS {code} ON u.unit = {code}.unit")
-            branches.append(f"WHEN {code}.outcome = '{RIGHT}' OR ({code}.unit IS NULL AND u.outcome = '{MISSING}') "
+            other = sources_units_sql(q, columns, judged, truth_table=f"{_TRUTH}_{code}", answer_tables=tables,
+                                      truth_prepared=f"{_TRUTH}_{code}" in prepared)
+            joins.append(f"LEFT JOIN ({other}) AS {code} ON u.source = {code}.source AND u.unit = {code}.unit")
+            branches.append(f"WHEN u.source IN ({', '.join(_literal(s) for s in judged)}) AND "
+                            f"({code}.outcome = '{RIGHT}' OR ({code}.unit IS NULL AND u.outcome = '{MISSING}')) "
                             f"THEN '{code}'")
         branches += [f"WHEN u.outcome = '{outcome}' THEN '{c.code}'" for outcome, c in OUTCOME_CAUSES.items()]
         return f"SELECT u.*, CASE {' '.join(branches)} END AS cause FROM ({units}) AS u {' '.join(joins)}"
+
+
+def _answer_table(source: str) -> str:
+    return f"{_ANSWER}_{source}"
+
+
+def _among(cause: Cause, answers: dict[str, dict[str, str]]) -> str:
+    """SQL condition: the unit's source is one `cause` applies to."""
+    sources = [s for s in answers if applies(cause, s)]
+    return f"u.source IN ({', '.join(_literal(s) for s in sources)})" if sources else "FALSE"
 
 
 def _literal(text: str) -> str:
@@ -329,8 +380,9 @@ def _materialize(
     (True unchecked when not `check_rows`)."""
     statement = sql.strip().rstrip(";")
     cursor.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS\n{statement}\n", _bind(sql, params))
-    columns = {name: data_type for name, data_type, *_ in cursor.execute(f"DESCRIBE {table}").fetchall()}
-    return columns, not check_rows or cursor.execute(f"SELECT EXISTS (FROM {table})").fetchall()[0][0]
+    read = cursor.execute(f"FROM {table} LIMIT {1 if check_rows else 0}")
+    columns = {name: str(data_type) for name, data_type, *_ in read.description}
+    return columns, not check_rows or bool(read.fetchall())
 
 
 def _prepare_truth_side(cursor: duckdb.DuckDBPyConnection, q: Question, truth: dict[str, str], table: str) -> bool:
@@ -379,17 +431,37 @@ def store_answerability(conn: duckdb.DuckDBPyConnection, cells: Sequence[Cell], 
     """Replace the stored matrix of `scope` (and its units) with `cells` and `units`, in one transaction."""
     cursor = conn.cursor()
     try:
+        _units_by_scope(cursor)
         cursor.execute(files(__package__).joinpath("schema.sql").read_text(encoding="utf-8"))
         table = pa.Table.from_pylist([cell.row() for cell in cells])
         cursor.execute("BEGIN TRANSACTION")
         cursor.execute(f"DELETE FROM {TABLES[scope]}")
-        cursor.execute("DELETE FROM answerability_units WHERE scope = $scope", {"scope": scope})
+        # A scope's units are a table of their own, emptied whole: nothing of the other scope is rewritten.
+        cursor.execute(f"TRUNCATE {UNITS[scope]}")
         if cells:
             cursor.register("_cells", table)
             cursor.execute(f"INSERT INTO {TABLES[scope]} BY NAME SELECT * FROM _cells")
         if units:
             cursor.register("_units", pa.concat_tables(units))
-            cursor.execute("INSERT INTO answerability_units BY NAME SELECT * FROM _units")
+            cursor.execute(f"INSERT INTO {UNITS[scope]} BY NAME SELECT * FROM _units")
         cursor.execute("COMMIT")
     finally:
         cursor.close()
+
+
+def _units_by_scope(cursor: duckdb.DuckDBPyConnection) -> None:
+    """Databases scored before the units were kept per scope hold one `answerability_units` table: its rows move
+    to the per-scope tables, and the view takes its name."""
+    found = cursor.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_catalog = current_database() "
+        "AND table_schema = 'main' AND table_name = 'answerability_units'").fetchall()
+    if not found or found[0][0] != "BASE TABLE":
+        return
+    cursor.execute("BEGIN TRANSACTION")
+    cursor.execute("ALTER TABLE answerability_units RENAME TO answerability_units_before")
+    cursor.execute(files(__package__).joinpath("schema.sql").read_text(encoding="utf-8"))
+    for name, table in UNITS.items():
+        cursor.execute(f"INSERT INTO {table} BY NAME SELECT * FROM answerability_units_before WHERE scope = $scope",
+                       {"scope": name})
+    cursor.execute("DROP TABLE answerability_units_before")
+    cursor.execute("COMMIT")
