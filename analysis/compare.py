@@ -26,6 +26,8 @@ from temporal_lens.analysis.causes import INCOMPLETE, MISSING, RIGHT, WRONG
 
 _NUMERIC = re.compile(r"^(U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|FLOAT|DOUBLE|REAL|DECIMAL(\(.*\))?)$")
 _DIFFERS = "'≠'"
+_FINGERPRINT = "count(*) AS n, sum(r) AS f1, sum(hash(r, 1)) AS f2"
+"""A unit's rows as a multiset: their number and two sums of 64-bit hashes, whatever their order."""
 _OBSERVED = "_observed_"
 """Prefix of the carried column telling whether an observed column holds a value."""
 
@@ -112,23 +114,28 @@ def _compared_by_rows(q: Question) -> bool:
     return q.kind == PER_ORDER_EXACT or not (q.timed or q.observed)
 
 
-def _truth_side(q: Question, truth: dict[str, str], truth_table: str, *, keys: str = "tk") -> dict[str, str]:
+def _truth_side(q: Question, truth: dict[str, str], truth_table: str, *, keys: str = "tk",
+                rows: str = "tr") -> dict[str, str]:
     """The parts of `units_sql` that read the truth alone, by CTE name: the truth's units (`tu`: signature, how
-    people read it, the order it names) and, for a question compared by key, its rows with their unit and key
-    signatures (`tk`; `tu` reads them as `keys`)."""
+    people read it, the order it names, and for a question compared by rows the fingerprint of its rows) and its
+    rows: for a question compared by rows, their unit and row signatures (`tr`; `tu` reads them as `rows`); for
+    one compared by key, every column with the unit and key signatures (`tk`; read as `keys`), and its distinct
+    keys (`td`)."""
     truth_unit = _pick(truth, q.unit, "truth")
     t_unit, shown = _signature(truth_unit, "x"), _display(truth_unit, "x")
     order = f"CAST(x.{quote('order_id')} AS VARCHAR)" if "order_id" in q.unit else "CAST(NULL AS VARCHAR)"
     if _compared_by_rows(q):
         t_row = _signature([(n, t) for n, t in truth.items() if n not in q.unit], "x")
-        return {"tu": f"""SELECT u, min(shown) AS shown, min(order_id) AS order_id, list_sort(list(r)) AS rows
-                     FROM (SELECT {t_unit} AS u, {shown} AS shown, {order} AS order_id, {t_row} AS r
-                           FROM {truth_table} AS x) GROUP BY u"""}
+        return {"tr": f"SELECT {t_unit} AS u, {t_row} AS r, {shown} AS shown, {order} AS order_id "
+                      f"FROM {truth_table} AS x",
+                "tu": f"SELECT u, min(shown) AS shown, min(order_id) AS order_id, {_FINGERPRINT} FROM {rows} "
+                      "GROUP BY u"}
     t_key = _signature(_pick(truth, q.key, "truth"), "x")
     return {"tk": f"SELECT *, {t_unit} AS _u, {t_key} AS _k, {shown} AS _shown, {order} AS _order "
                   f"FROM {truth_table} AS x",
             "tu": f"SELECT _u AS u, min(_shown) AS shown, min(_order) AS order_id, count(*) AS n, "
-                  f"count(DISTINCT _k) AS keys FROM {keys} GROUP BY 1"}
+                  f"count(DISTINCT _k) AS keys FROM {keys} GROUP BY 1",
+            "td": f"SELECT DISTINCT _u, _k FROM {keys}"}
 
 
 def truth_side_tables(q: Question, truth: dict[str, str], *, truth_table: str) -> list[tuple[str, str]]:
@@ -138,7 +145,7 @@ def truth_side_tables(q: Question, truth: dict[str, str], *, truth_table: str) -
     Raises:
         MissingColumn: the truth lacks a column the comparison needs.
     """
-    parts = _truth_side(q, truth, truth_table, keys=f"{truth_table}_tk")
+    parts = _truth_side(q, truth, truth_table, keys=f"{truth_table}_tk", rows=f"{truth_table}_tr")
     return [(f"{truth_table}_{cte}", select) for cte, select in parts.items()]
 
 
@@ -186,27 +193,29 @@ def sources_units_sql(q: Question, truth: dict[str, str], answers: dict[str, dic
                         f"{_signature(answer_unit, 'x', differs=_differs(truth_unit, answer_unit))} AS u, "
                         f"{_signature(a_rest, 'x', differs=_differs(t_rest, a_rest))} AS r "
                         f"FROM {answer_tables[source]} AS x")
-        # Rows are a multiset per unit: equal sorted lists, right. Only units whose lists differ are unnested to
-        # count, per row text, how often both sides hold it (matched) and how often the answer holds it beyond the
-        # truth (extra): nothing extra, some unmatched is incomplete; anything extra is wrong.
+        # Rows are a multiset per unit: the same count and the same two sums of row hashes (order-free), right. Only
+        # units that differ are taken apart to count, per row, how often both sides hold it (matched) and how often
+        # the answer holds it beyond the truth (extra): nothing extra, some unmatched is incomplete; extra is wrong.
         return f"""
             WITH a AS ({" UNION ALL ".join(rows)}),
+                 tr AS ({side["tr"]}),
                  tu AS ({side["tu"]}),
                  src AS ({sources}),
-                 au AS (SELECT s, u, list_sort(list(r)) AS rows FROM a GROUP BY s, u),
-                 j AS (SELECT src.s, tu.u, tu.shown, tu.order_id, tu.rows AS t_rows, au.rows AS a_rows
+                 au AS (SELECT s, u, {_FINGERPRINT} FROM a GROUP BY s, u),
+                 j AS (SELECT src.s, tu.u, tu.shown, tu.order_id, tu.n AS t_n, au.n AS a_n,
+                              au.n = tu.n AND au.f1 = tu.f1 AND au.f2 = tu.f2 AS same
                        FROM tu CROSS JOIN src LEFT JOIN au ON au.s = src.s AND au.u = tu.u),
-                 odd AS (SELECT s, u, t_rows, a_rows FROM j WHERE a_rows IS NOT NULL AND a_rows <> t_rows),
-                 tr AS (SELECT s, u, r, count(*) AS n FROM (SELECT s, u, unnest(t_rows) AS r FROM odd) GROUP BY ALL),
-                 ar AS (SELECT s, u, r, count(*) AS n FROM (SELECT s, u, unnest(a_rows) AS r FROM odd) GROUP BY ALL),
-                 d AS (SELECT s, u, sum(least(coalesce(tr.n, 0), coalesce(ar.n, 0))) AS matched,
-                              sum(greatest(coalesce(ar.n, 0) - coalesce(tr.n, 0), 0)) AS extra
-                       FROM tr FULL JOIN ar USING (s, u, r) GROUP BY s, u)
+                 odd AS (SELECT s, u FROM j WHERE NOT same),
+                 t_odd AS (SELECT odd.s, odd.u, tr.r, count(*) AS n FROM odd JOIN tr USING (u) GROUP BY ALL),
+                 a_odd AS (SELECT a.s, a.u, a.r, count(*) AS n FROM a SEMI JOIN odd USING (s, u) GROUP BY ALL),
+                 d AS (SELECT s, u, sum(least(coalesce(t_odd.n, 0), coalesce(a_odd.n, 0))) AS matched,
+                              sum(greatest(coalesce(a_odd.n, 0) - coalesce(t_odd.n, 0), 0)) AS extra
+                       FROM t_odd FULL JOIN a_odd USING (s, u, r) GROUP BY s, u)
             SELECT j.s AS source, j.shown AS unit, j.order_id,
-                   CASE WHEN j.a_rows IS NULL THEN '{MISSING}' WHEN j.a_rows = j.t_rows THEN '{RIGHT}'
+                   CASE WHEN j.a_n IS NULL THEN '{MISSING}' WHEN j.same THEN '{RIGHT}'
                         WHEN d.extra > 0 THEN '{WRONG}' ELSE '{INCOMPLETE}' END AS outcome,
-                   len(j.t_rows) AS expected, coalesce(len(j.a_rows), 0) AS answered,
-                   CASE WHEN j.a_rows = j.t_rows THEN len(j.t_rows) ELSE coalesce(d.matched, 0) END AS matched
+                   j.t_n AS expected, coalesce(j.a_n, 0) AS answered,
+                   CASE WHEN j.same THEN j.t_n ELSE coalesce(d.matched, 0) END AS matched
             FROM j LEFT JOIN d USING (s, u)"""
 
     truth_key = _pick(truth, q.key, "truth")
@@ -232,14 +241,18 @@ def sources_units_sql(q: Question, truth: dict[str, str], answers: dict[str, dic
     # Per unit: right when the answer names each key once, names only keys the truth has, as many as the truth has
     # (so the same set), and every truth row's key is answered within tolerance (timed) and present (observed).
     # Incomplete: the same, except that some of the truth's keys are not named.
-    unique = "au.n = au.keys AND hit.keys = au.keys"
+    unique = "au.n = au.keys AND hk.keys = au.keys"
     return f"""
         WITH tk AS ({side["tk"]}),
              ak AS ({" UNION ALL ".join(keyed)}),
              tu AS ({side["tu"]}),
+             td AS ({side["td"]}),
              src AS ({sources}),
-             au AS (SELECT s, _u AS u, count(*) AS n, count(DISTINCT _k) AS keys FROM ak GROUP BY 1, 2),
-             hit AS (SELECT a.s, t._u AS u, count(DISTINCT t._k) AS keys, count(*) AS pairs,
+             akd AS (SELECT s, _u, _k, count(*) AS n FROM ak GROUP BY ALL),
+             au AS (SELECT s, _u AS u, sum(n) AS n, count(*) AS keys FROM akd GROUP BY 1, 2),
+             hk AS (SELECT a.s, a._u AS u, count(*) AS keys FROM akd AS a JOIN td AS t ON t._u = a._u AND t._k = a._k
+                    GROUP BY 1, 2),
+             hit AS (SELECT a.s, t._u AS u, count(*) AS pairs,
                             count(*) FILTER (WHERE {' AND '.join(f'({c})' for c in checks)}) AS ok
                      FROM tk AS t JOIN ak AS a ON t._u = a._u AND t._k = a._k GROUP BY 1, 2)
         SELECT src.s AS source, tu.shown AS unit, tu.order_id,
@@ -249,7 +262,7 @@ def sources_units_sql(q: Question, truth: dict[str, str], answers: dict[str, dic
                     ELSE '{WRONG}' END AS outcome,
                tu.n AS expected, coalesce(au.n, 0) AS answered, coalesce(hit.ok, 0) AS matched
         FROM tu CROSS JOIN src LEFT JOIN au ON au.s = src.s AND au.u = tu.u
-        LEFT JOIN hit ON hit.s = src.s AND hit.u = tu.u"""
+        LEFT JOIN hk ON hk.s = src.s AND hk.u = tu.u LEFT JOIN hit ON hit.s = src.s AND hit.u = tu.u"""
 
 
 def _observed(column: str, data_type: str) -> str:
