@@ -22,11 +22,10 @@ ALTER TABLE answerability ADD COLUMN IF NOT EXISTS few_cases BOOLEAN;    -- 0 < 
 -- The same matrix without the runs that were deleted (what an operator sees inside retention).
 CREATE TABLE IF NOT EXISTS answerability_retained AS SELECT * FROM answerability LIMIT 0;
 
--- Every judged unit of every cell, one table per scope ('all': table answerability; 'retained': table
--- answerability_retained), each replaced whole when its scope is scored; the view answerability_units reads both.
--- Its outcome and, when not right, one cause (analysis/causes.py).
+-- Every judged unit of every cell, one table per scope (answerability_units_all for table answerability,
+-- answerability_units_retained for answerability_retained), each replaced whole when its scope is scored; the view
+-- answerability_units reads both, naming the scope. Its outcome and, when not right, one cause (analysis/causes.py).
 CREATE TABLE IF NOT EXISTS answerability_units_all (
-    scope       VARCHAR NOT NULL,    -- 'all' (table answerability) or 'retained' (table answerability_retained)
     question_id VARCHAR NOT NULL,
     source      VARCHAR NOT NULL,
     unit        VARCHAR NOT NULL,    -- the order id, or the group's values joined by ' / '
@@ -35,7 +34,6 @@ CREATE TABLE IF NOT EXISTS answerability_units_all (
     detail      VARCHAR
 );
 CREATE TABLE IF NOT EXISTS answerability_units_retained (
-    scope       VARCHAR NOT NULL,
     question_id VARCHAR NOT NULL,
     source      VARCHAR NOT NULL,
     unit        VARCHAR NOT NULL,
@@ -44,4 +42,5 @@ CREATE TABLE IF NOT EXISTS answerability_units_retained (
     detail      VARCHAR
 );
 CREATE OR REPLACE VIEW answerability_units AS
-    SELECT * FROM answerability_units_all UNION ALL SELECT * FROM answerability_units_retained;
+    SELECT 'all' AS scope, * FROM answerability_units_all
+    UNION ALL SELECT 'retained' AS scope, * FROM answerability_units_retained;

@@ -170,7 +170,8 @@ class _Scoring:
         self.facts = self._facts_in_scope()
         """Fact cause code -> the condition over ground_truth naming its orders, for causes that concern an order in
         this scope (a scope without deleted runs has no deletion to read)."""
-        self.units: list[pa.Table] = []
+        self.units: dict[str, list[pa.Table]] = {}
+        """Question id -> its judged units, source by source (kept when `keep_units`)."""
 
     def _facts_in_scope(self) -> dict[str, str]:
         conditions = {cause.code: condition for cause in FACT_CAUSES
@@ -292,7 +293,7 @@ class _Scoring:
                prepared: set[str]) -> dict[str, pa.Table]:
         judged = self._judged_sql(q, truth, others, answers, prepared)
         units = cursor.execute(
-            f"SELECT {_literal(self.scope)} AS scope, {_literal(q.id)} AS question_id, source, unit, outcome, cause, "
+            f"SELECT {_literal(q.id)} AS question_id, source, unit, outcome, cause, "
             f"""CASE outcome WHEN '{RIGHT}' THEN NULL WHEN '{MISSING}' THEN 'no answer for this unit'
                      ELSE format('{{}} of {{}} rows right; {{}} rows answered', matched, expected, answered)
                 END AS detail FROM ({judged})""").to_arrow_table()
@@ -301,7 +302,7 @@ class _Scoring:
 
     def _cell(self, q: Question, source: str, units: pa.Table, cell: Callable[..., Cell]) -> Cell:
         if self.keep_units:
-            self.units.append(units)
+            self.units.setdefault(q.id, []).append(units)
         counts = [(r["cause"], r["unit_count"], r["unit_min"]) for r in
                   units.group_by("cause").aggregate([("unit", "count"), ("unit", "min")]).to_pylist()]
         total = sum(count for _, count, _ in counts)
@@ -417,36 +418,73 @@ def score_answers(
     questions = [q for q in questions if q.kind != PER_ORDER_MEASURE]
     present = sources_with_data(conn, sources)
     scoring = _Scoring(conn, scope, keep_units=store)
-    # Questions are independent: each on its own cursor (its own temp tables); results keep the catalogue's order.
-    with ThreadPoolExecutor(max_workers=_PARALLEL, thread_name_prefix="lens-score") as pool:
-        per_question = pool.map(lambda q: scoring.question(q, sources, present), questions)
-        cells = [c for question_cells in per_question for c in question_cells]
-    if store:
-        store_answerability(conn, cells, scoring.units, scope=scope)
+    writer = _Writer(conn, scope) if store else None
+    cells: list[Cell] = []
+    try:
+        # Questions are independent: each on its own cursor (its own temp tables); results keep the catalogue's
+        # order. Each question's units are written as it finishes, while the next ones are scored.
+        with ThreadPoolExecutor(max_workers=_PARALLEL, thread_name_prefix="lens-score") as pool:
+            for q, question_cells in zip(questions, pool.map(lambda q: scoring.question(q, sources, present),
+                                                             questions), strict=True):
+                cells += question_cells
+                if writer is not None:
+                    writer.units(scoring.units.pop(q.id, []))
+        if writer is not None:
+            writer.commit(cells)
+    finally:
+        if writer is not None:
+            writer.close()
     return cells
 
 
 def store_answerability(conn: duckdb.DuckDBPyConnection, cells: Sequence[Cell], units: Sequence[pa.Table] = (),
                         *, scope: str = ALL) -> None:
     """Replace the stored matrix of `scope` (and its units) with `cells` and `units`, in one transaction."""
-    cursor = conn.cursor()
+    writer = _Writer(conn, scope)
     try:
-        _units_by_scope(cursor)
-        cursor.execute(files(__package__).joinpath("schema.sql").read_text(encoding="utf-8"))
-        table = pa.Table.from_pylist([cell.row() for cell in cells])
-        cursor.execute("BEGIN TRANSACTION")
-        cursor.execute(f"DELETE FROM {TABLES[scope]}")
-        # A scope's units are a table of their own, emptied whole: nothing of the other scope is rewritten.
-        cursor.execute(f"TRUNCATE {UNITS[scope]}")
-        if cells:
-            cursor.register("_cells", table)
-            cursor.execute(f"INSERT INTO {TABLES[scope]} BY NAME SELECT * FROM _cells")
-        if units:
-            cursor.register("_units", pa.concat_tables(units))
-            cursor.execute(f"INSERT INTO {UNITS[scope]} BY NAME SELECT * FROM _units")
-        cursor.execute("COMMIT")
+        writer.units(units)
+        writer.commit(cells)
     finally:
-        cursor.close()
+        writer.close()
+
+
+class _Writer:
+    """One scope's stored matrix and units, replaced in one transaction on a cursor of its own: units as they
+    come, the cells last; nothing is visible to others before `commit`, and `close` without it rolls back."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection, scope: str) -> None:
+        self.scope, self.cursor, self.open = scope, conn.cursor(), False
+        try:
+            _units_by_scope(self.cursor)
+            self.cursor.execute(files(__package__).joinpath("schema.sql").read_text(encoding="utf-8"))
+            self.cursor.execute("BEGIN TRANSACTION")
+            self.open = True
+            self.cursor.execute(f"DELETE FROM {TABLES[scope]}")
+            # A scope's units are a table of their own, emptied whole: nothing of the other scope is rewritten.
+            self.cursor.execute(f"TRUNCATE {UNITS[scope]}")
+        except BaseException:
+            self.close()
+            raise
+
+    def units(self, units: Sequence[pa.Table]) -> None:
+        if units:
+            self.cursor.register("_units", pa.concat_tables(units))
+            self.cursor.execute(f"INSERT INTO {UNITS[self.scope]} BY NAME SELECT * FROM _units")
+            self.cursor.unregister("_units")
+
+    def commit(self, cells: Sequence[Cell]) -> None:
+        if cells:
+            self.cursor.register("_cells", pa.Table.from_pylist([cell.row() for cell in cells]))
+            self.cursor.execute(f"INSERT INTO {TABLES[self.scope]} BY NAME SELECT * FROM _cells")
+        self.cursor.execute("COMMIT")
+        self.open = False
+
+    def close(self) -> None:
+        try:
+            if self.open:
+                self.cursor.execute("ROLLBACK")
+        finally:
+            self.cursor.close()
 
 
 def _units_by_scope(cursor: duckdb.DuckDBPyConnection) -> None:
@@ -461,7 +499,8 @@ def _units_by_scope(cursor: duckdb.DuckDBPyConnection) -> None:
     cursor.execute("ALTER TABLE answerability_units RENAME TO answerability_units_before")
     cursor.execute(files(__package__).joinpath("schema.sql").read_text(encoding="utf-8"))
     for name, table in UNITS.items():
-        cursor.execute(f"INSERT INTO {table} BY NAME SELECT * FROM answerability_units_before WHERE scope = $scope",
+        cursor.execute(f"INSERT INTO {table} BY NAME SELECT * EXCLUDE (scope) FROM answerability_units_before "
+                       "WHERE scope = $scope",
                        {"scope": name})
     cursor.execute("DROP TABLE answerability_units_before")
     cursor.execute("COMMIT")

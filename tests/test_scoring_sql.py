@@ -212,3 +212,22 @@ def test_sql_scoring_agrees_with_the_plain_reading_on_a_real_study(study_run: tu
                     assert sorted(stored[(q.id, source)].values()) == sorted(shown.values()), cell
                 compared += 1
     assert compared >= 60
+
+
+def test_an_older_databases_units_move_to_a_table_per_scope_and_scoring_one_scope_keeps_the_other(
+        tmp_path: Path) -> None:
+    from temporal_lens.analysis import RETAINED
+    from temporal_lens.analysis.scoring import store_answerability
+
+    with duckdb.connect(str(tmp_path / "lens.duckdb")) as conn:
+        conn.execute("CREATE TABLE answerability_units (scope VARCHAR NOT NULL, question_id VARCHAR NOT NULL, "
+                     "source VARCHAR NOT NULL, unit VARCHAR NOT NULL, outcome VARCHAR NOT NULL, cause VARCHAR, "
+                     "detail VARCHAR)")
+        conn.execute("INSERT INTO answerability_units VALUES ('all', 'q', 'history', 'o1', 'right', NULL, NULL), "
+                     "('retained', 'q', 'history', 'o2', 'missing', 'not_recorded', 'no answer for this unit')")
+        store_answerability(conn, [], scope=RETAINED)
+        assert conn.execute("SELECT scope, unit FROM answerability_units").fetchall() == [("all", "o1")]
+        kinds = dict(conn.execute("SELECT table_name, table_type FROM information_schema.tables "
+                                  "WHERE table_name LIKE 'answerability_units%'").fetchall())
+        assert kinds == {"answerability_units": "VIEW", "answerability_units_all": "BASE TABLE",
+                         "answerability_units_retained": "BASE TABLE"}
