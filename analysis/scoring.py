@@ -170,6 +170,8 @@ class _Scoring:
         self.facts = self._facts_in_scope()
         """Fact cause code -> the condition over ground_truth naming its orders, for causes that concern an order in
         this scope (a scope without deleted runs has no deletion to read)."""
+        self.order_facts = self._order_facts() if self.facts else None
+        """Per order, whether each fact cause concerns it: read once, registered on each question's cursor."""
         self.units: dict[str, list[pa.Table]] = {}
         """Question id -> its judged units, source by source (kept when `keep_units`)."""
 
@@ -183,6 +185,14 @@ class _Scoring:
                                                          for code, c in conditions.items())
                         + f" FROM {self.db.main}.ground_truth {within}")[0]
         return {code: c for code, c in conditions.items() if found[code]}
+
+    def _order_facts(self) -> pa.Table:
+        flags = ", ".join(f"coalesce({c}, FALSE) AS {code}" for code, c in self.facts.items())
+        cursor = self.conn.cursor()
+        try:
+            return cursor.execute(f"SELECT order_id, {flags} FROM {self.db.main}.ground_truth").to_arrow_table()
+        finally:
+            cursor.close()
 
     def question(self, q: Question, sources: Sequence[str], present: set[str]) -> list[Cell]:
         """`q` asked of each source: the truth is materialized once, each answer once, and every answer is compared
@@ -210,8 +220,7 @@ class _Scoring:
                     params = run_sql(cursor, params_sql)[0] if params_sql else {}
                     truth, truth_rows = _materialize(cursor, _TRUTH, q.truth_sql(), params)
                     if truth_rows and _ORDER in q.unit and self.facts:
-                        flags = ", ".join(f"coalesce({c}, FALSE) AS {code}" for code, c in self.facts.items())
-                        cursor.execute(f"CREATE TEMP TABLE {_FACTS} AS SELECT order_id, {flags} FROM ground_truth")
+                        cursor.register(_FACTS, self.order_facts)
                     elif truth_rows:
                         others = self._truths_without(cursor, q, params)
                 except (duckdb.Error, IndexError) as err:
