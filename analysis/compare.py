@@ -182,14 +182,17 @@ def sources_units_sql(q: Question, truth: dict[str, str], answers: dict[str, dic
     side = _truth_side(q, truth, truth_table)
     if truth_prepared:
         side = {cte: f"SELECT * FROM {truth_table}_{cte}" for cte in side}
-    sources = "SELECT unnest([" + ", ".join(_literal(s) for s in answers) + "]) AS s"
+    # Sources are numbered within the statement: grouping and joining on a small integer is cheaper than on a name.
+    number = {source: i for i, source in enumerate(answers)}
+    sources = ("SELECT * FROM (VALUES " + ", ".join(f"({i}, {_literal(s)})" for s, i in number.items())
+               + ") AS src(s, name)")
     if _compared_by_rows(q):
         t_rest = [(n, t) for n, t in truth.items() if n not in q.unit]
         rows = []
         for source, answer in answers.items():
             answer_unit = _pick(answer, q.unit, "answer")
             a_rest = [(n, t) for n, t in answer.items() if n not in q.unit]
-            rows.append(f"SELECT {_literal(source)} AS s, "
+            rows.append(f"SELECT {number[source]} AS s, "
                         f"{_signature(answer_unit, 'x', differs=_differs(truth_unit, answer_unit))} AS u, "
                         f"{_signature(a_rest, 'x', differs=_differs(t_rest, a_rest))} AS r "
                         f"FROM {answer_tables[source]} AS x")
@@ -202,7 +205,7 @@ def sources_units_sql(q: Question, truth: dict[str, str], answers: dict[str, dic
                  tu AS ({side["tu"]}),
                  src AS ({sources}),
                  au AS (SELECT s, u, {_FINGERPRINT} FROM a GROUP BY s, u),
-                 j AS (SELECT src.s, tu.u, tu.shown, tu.order_id, tu.n AS t_n, au.n AS a_n,
+                 j AS (SELECT src.s, src.name, tu.u, tu.shown, tu.order_id, tu.n AS t_n, au.n AS a_n,
                               au.n = tu.n AND au.f1 = tu.f1 AND au.f2 = tu.f2 AS same
                        FROM tu CROSS JOIN src LEFT JOIN au ON au.s = src.s AND au.u = tu.u),
                  odd AS (SELECT s, u FROM j WHERE NOT same),
@@ -211,7 +214,7 @@ def sources_units_sql(q: Question, truth: dict[str, str], answers: dict[str, dic
                  d AS (SELECT s, u, sum(least(coalesce(t_odd.n, 0), coalesce(a_odd.n, 0))) AS matched,
                               sum(greatest(coalesce(a_odd.n, 0) - coalesce(t_odd.n, 0), 0)) AS extra
                        FROM t_odd FULL JOIN a_odd USING (s, u, r) GROUP BY s, u)
-            SELECT j.s AS source, j.shown AS unit, j.order_id,
+            SELECT j.name AS source, j.shown AS unit, j.order_id,
                    CASE WHEN j.a_n IS NULL THEN '{MISSING}' WHEN j.same THEN '{RIGHT}'
                         WHEN d.extra > 0 THEN '{WRONG}' ELSE '{INCOMPLETE}' END AS outcome,
                    j.t_n AS expected, coalesce(j.a_n, 0) AS answered,
@@ -229,7 +232,7 @@ def sources_units_sql(q: Question, truth: dict[str, str], answers: dict[str, dic
         _pick(answer, tuple(a for a, _ in q.timed) + q.observed, "answer")
         values = "".join(f", CAST(x.{quote(a)} AS DOUBLE) AS {quote(a)}" for a in dict.fromkeys(a for a, _ in q.timed))
         values += "".join(f", {_observed(c, answer[c])} AS {quote(_OBSERVED + c)}" for c in dict.fromkeys(q.observed))
-        keyed.append(f"SELECT {_literal(source)} AS s, "
+        keyed.append(f"SELECT {number[source]} AS s, "
                      f"{_signature(answer_unit, 'x', differs=_differs(truth_unit, answer_unit))} AS _u, "
                      f"{_signature(answer_key, 'x', differs=_differs(truth_key, answer_key))} AS _k{values} "
                      f"FROM {answer_tables[source]} AS x")
@@ -255,7 +258,7 @@ def sources_units_sql(q: Question, truth: dict[str, str], answers: dict[str, dic
              hit AS (SELECT a.s, t._u AS u, count(*) AS pairs,
                             count(*) FILTER (WHERE {' AND '.join(f'({c})' for c in checks)}) AS ok
                      FROM tk AS t JOIN ak AS a ON t._u = a._u AND t._k = a._k GROUP BY 1, 2)
-        SELECT src.s AS source, tu.shown AS unit, tu.order_id,
+        SELECT src.name AS source, tu.shown AS unit, tu.order_id,
                CASE WHEN au.u IS NULL THEN '{MISSING}'
                     WHEN coalesce({unique} AND au.keys = tu.keys AND hit.ok = tu.n, FALSE) THEN '{RIGHT}'
                     WHEN coalesce({unique} AND hit.ok = hit.pairs, FALSE) THEN '{INCOMPLETE}'
