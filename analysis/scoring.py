@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -150,6 +151,7 @@ def score_question(
 
 
 _TRUTH, _ANSWER, _FACTS = "lens_truth", "lens_answer", "lens_facts"
+_COMMENT_LINE = re.compile(r"^\s*--.*$", re.MULTILINE)
 _ORDER = "order_id"
 
 
@@ -230,6 +232,10 @@ class _Scoring:
                     prepared = {t for t, columns in tables.items() if _prepare_truth_side(cursor, q, columns, t)}
             cells: dict[str, Cell] = {}
             answers: dict[str, dict[str, str]] = {}
+            tables: dict[str, str] = {}
+            made: dict[str, tuple[str, dict[str, str]]] = {}
+            """An answer by its statement: a source asking with the very statement another asked with (Temporal in
+            place reading one run's history as the exported history does) reads the same rows, computed once."""
             for source in sources:
                 sql = asked[source]
                 if sql is None:
@@ -240,13 +246,17 @@ class _Scoring:
                     cells[source] = cell(source, CANNOT, unknown)
                 else:
                     try:
-                        answer, _ = _materialize(cursor, _answer_table(source), sql, params, check_rows=False)
+                        statement = _statement(sql)
+                        if statement not in made:
+                            table = _answer_table(source)
+                            made[statement] = table, _materialize(cursor, table, sql, params, check_rows=False)[0]
+                        tables[source], answer = made[statement]
                         check_answer(q, truth, answer)
                     except (duckdb.Error, MissingColumn) as err:
                         cells[source] = cell(source, CANNOT, f"query failed: {_first_line(err)}")
                     else:
                         answers[source] = answer
-            for source, units in self._judged(cursor, q, truth, others, answers, prepared).items():
+            for source, units in self._judged(cursor, q, truth, others, answers, tables, prepared).items():
                 cells[source] = (cell(source, CANNOT, f"query failed: {_first_line(units)}")
                                  if isinstance(units, Exception) else self._cell(q, source, units, cell))
             return [cells[source] for source in sources]
@@ -278,29 +288,29 @@ class _Scoring:
         return others
 
     def _judged(self, cursor: duckdb.DuckDBPyConnection, q: Question, truth: dict[str, str],
-                others: dict[str, dict[str, str]], answers: dict[str, dict[str, str]],
+                others: dict[str, dict[str, str]], answers: dict[str, dict[str, str]], tables: dict[str, str],
                 prepared: set[str]) -> dict[str, pa.Table | Exception]:
         """Every source's units judged, by source: in one statement, or (when that fails) source by source, so that
         a failure is the failing source's alone."""
         if not answers:
             return {}
         try:
-            return self._judge(cursor, q, truth, others, answers, prepared)
+            return self._judge(cursor, q, truth, others, answers, tables, prepared)
         except duckdb.Error:
             if len(answers) == 1:
                 raise
         judged: dict[str, pa.Table | Exception] = {}
         for source, answer in answers.items():
             try:
-                judged |= self._judge(cursor, q, truth, others, {source: answer}, prepared)
+                judged |= self._judge(cursor, q, truth, others, {source: answer}, tables, prepared)
             except duckdb.Error as err:
                 judged[source] = err
         return judged
 
     def _judge(self, cursor: duckdb.DuckDBPyConnection, q: Question, truth: dict[str, str],
-               others: dict[str, dict[str, str]], answers: dict[str, dict[str, str]],
+               others: dict[str, dict[str, str]], answers: dict[str, dict[str, str]], tables: dict[str, str],
                prepared: set[str]) -> dict[str, pa.Table]:
-        judged = self._judged_sql(q, truth, others, answers, prepared)
+        judged = self._judged_sql(q, truth, others, answers, tables, prepared)
         units = cursor.execute(
             f"SELECT {_literal(q.id)} AS question_id, source, unit, outcome, cause, "
             f"""CASE outcome WHEN '{RIGHT}' THEN NULL WHEN '{MISSING}' THEN 'no answer for this unit'
@@ -327,7 +337,7 @@ class _Scoring:
                     causes)
 
     def _judged_sql(self, q: Question, truth: dict[str, str], others: dict[str, dict[str, str]],
-                    answers: dict[str, dict[str, str]], prepared: set[str]) -> str:
+                    answers: dict[str, dict[str, str]], tables: dict[str, str], prepared: set[str]) -> str:
         """Every source's truth units with their outcome (compare.py) and, when not right, their cause.
 
         A unit naming one order (the order, or the order at a moment) reads its order's facts. A group of orders
@@ -335,7 +345,6 @@ class _Scoring:
         or when the group vanishes from that truth and the answer lacks it too: the answer is exactly what is left
         after the deletion, encryption or kill.
         """
-        tables = {source: _answer_table(source) for source in answers}
         units = sources_units_sql(q, truth, answers, truth_table=_TRUTH, answer_tables=tables,
                                   truth_prepared=_TRUTH in prepared)
         branches = [f"WHEN u.outcome = '{RIGHT}' THEN NULL"]
@@ -367,6 +376,12 @@ class _Scoring:
                             f"THEN '{code}'")
         branches += [f"WHEN u.outcome = '{outcome}' THEN '{c.code}'" for outcome, c in OUTCOME_CAUSES.items()]
         return f"SELECT u.*, CASE {' '.join(branches)} END AS cause FROM ({units}) AS u {' '.join(joins)}"
+
+
+def _statement(sql: str) -> str:
+    """`sql` without its comment lines and with its white space collapsed: two files asking the same are one
+    statement (a comment after code on its line stays, so nothing inside a string is ever taken for one)."""
+    return " ".join(_COMMENT_LINE.sub("", sql).split()).rstrip(";").strip()
 
 
 def _answer_table(source: str) -> str:
