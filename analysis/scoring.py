@@ -472,12 +472,18 @@ def store_answerability(conn: duckdb.DuckDBPyConnection, cells: Sequence[Cell], 
         writer.close()
 
 
+_UNITS_BATCH = 2 * 122_880
+"""Units written at once, in whole row groups (DuckDB's 122,880 rows), which DuckDB writes to the database file as
+they come; at 10k orders, the commit after one insert per question took 0.30 s, after these 0.17 s."""
+
+
 class _Writer:
     """One scope's stored matrix and units, replaced in one transaction on a cursor of its own: units as they
     come, the cells last; nothing is visible to others before `commit`, and `close` without it rolls back."""
 
     def __init__(self, conn: duckdb.DuckDBPyConnection, scope: str) -> None:
         self.scope, self.cursor, self.open = scope, conn.cursor(), False
+        self.pending: list[pa.Table] = []
         try:
             _units_by_scope(self.cursor)
             self.cursor.execute(files(__package__).joinpath("schema.sql").read_text(encoding="utf-8"))
@@ -490,13 +496,16 @@ class _Writer:
             self.close()
             raise
 
-    def units(self, units: Sequence[pa.Table]) -> None:
-        if units:
-            self.cursor.register("_units", pa.concat_tables(units))
+    def units(self, units: Sequence[pa.Table], *, flush: bool = False) -> None:
+        self.pending += units
+        if self.pending and (flush or sum(t.num_rows for t in self.pending) >= _UNITS_BATCH):
+            self.cursor.register("_units", pa.concat_tables(self.pending))
             self.cursor.execute(f"INSERT INTO {UNITS[self.scope]} BY NAME SELECT * FROM _units")
             self.cursor.unregister("_units")
+            self.pending = []
 
     def commit(self, cells: Sequence[Cell]) -> None:
+        self.units([], flush=True)
         if cells:
             self.cursor.register("_cells", pa.Table.from_pylist([cell.row() for cell in cells]))
             self.cursor.execute(f"INSERT INTO {TABLES[self.scope]} BY NAME SELECT * FROM _cells")
