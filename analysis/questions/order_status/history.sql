@@ -1,15 +1,17 @@
 -- Did order X complete, and with what final status? The close event of each order's last run: a failure's type,
 -- or the status inside the workflow's result payload (readable only without an encrypting codec).
+-- (arg_max_null: the latest row's value even where it is NULL, which arg_max would skip; a row without a time
+-- counts as the oldest, as ordering by time put it last.)
 SELECT regexp_replace(workflow_id, '^order-', '') AS order_id,
-       CASE
+       arg_max_null(CASE
            WHEN event_type = 'WorkflowExecutionCompleted'
                THEN attributes->>'$.result.payloads[0].data.status'
            WHEN failure_type = 'PaymentDeclined' THEN 'payment_declined'
            WHEN failure_type = 'OutOfStock' THEN 'out_of_stock'
            ELSE lower(replace(event_type, 'WorkflowExecution', ''))
-       END AS status
+       END, coalesce(event_time, '-infinity')) AS status
 FROM history_events
 WHERE workflow_id LIKE 'order-%'
   AND event_type IN ('WorkflowExecutionCompleted', 'WorkflowExecutionFailed', 'WorkflowExecutionTimedOut',
                      'WorkflowExecutionCanceled', 'WorkflowExecutionTerminated')
-QUALIFY row_number() OVER (PARTITION BY workflow_id ORDER BY event_time DESC) = 1;
+GROUP BY workflow_id;
