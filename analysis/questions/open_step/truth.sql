@@ -7,14 +7,20 @@
 WITH a AS MATERIALIZED (
     -- `offer` numbers the rows once (materialized): the latest is picked by number and joined back,
     -- which is cheaper than carrying the whole row through the aggregate
-    SELECT row_number() OVER () AS offer, workflow_id, activity_id, step, attempt,
-           coalesce(scheduled_at, started_at) AS offered_at, ended_at, outcome,
-           CASE WHEN outcome = 'failed' THEN error WHEN outcome IN ('timed_out', 'canceled') THEN 'timed out'
-                WHEN outcome IS NULL AND EXISTS (SELECT 1 FROM ground_truth_worker_attempts n
-                    WHERE n.workflow_id = w.workflow_id AND n.activity_id = w.activity_id AND n.attempt > w.attempt)
-                    THEN 'timed out' END AS failure
-    FROM ground_truth_worker_attempts w
-    WHERE workflow_id LIKE 'order-%' AND started_at IS NOT NULL
+    SELECT row_number() OVER () AS offer, *
+    FROM (SELECT workflow_id, activity_id, step, attempt, coalesce(scheduled_at, started_at) AS offered_at, ended_at,
+                 outcome, CASE WHEN outcome = 'failed' THEN error WHEN outcome IN ('timed_out', 'canceled')
+                               THEN 'timed out' END AS failure
+          FROM ground_truth_worker_attempts
+          WHERE workflow_id LIKE 'order-%' AND started_at IS NOT NULL AND outcome IS NOT NULL
+          UNION ALL
+          -- an attempt that never ended: looked up apart, so the later-attempt check runs for these rows alone
+          SELECT workflow_id, activity_id, step, attempt, coalesce(scheduled_at, started_at), ended_at, outcome,
+                 CASE WHEN EXISTS (SELECT 1 FROM ground_truth_worker_attempts n WHERE n.workflow_id = w.workflow_id
+                                     AND n.activity_id = w.activity_id AND n.attempt > w.attempt)
+                      THEN 'timed out' END
+          FROM ground_truth_worker_attempts w
+          WHERE workflow_id LIKE 'order-%' AND started_at IS NOT NULL AND outcome IS NULL)
 ), latest AS (
     SELECT l.moment, c.*, c.ended_at IS NULL OR c.ended_at > l.moment AS running
     FROM (SELECT i.workflow_id, i.moment, arg_max(a.offer, a.offered_at) AS offer
