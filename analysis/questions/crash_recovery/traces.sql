@@ -8,7 +8,11 @@ WITH attempts AS (
 ), steps AS (
     SELECT workflow_id, run_id, activity_id, any_value(step) AS step, max(attempt) AS last,
            list(attempt) AS seen
-    FROM attempts GROUP BY ALL
+    FROM attempts a
+    -- only steps that reached an attempt above 1 can miss a lower one: the others are not grouped at all
+    WHERE EXISTS (SELECT 1 FROM attempts r WHERE r.attempt > 1 AND r.workflow_id IS NOT DISTINCT FROM a.workflow_id
+                    AND r.run_id IS NOT DISTINCT FROM a.run_id AND r.activity_id IS NOT DISTINCT FROM a.activity_id)
+    GROUP BY ALL
 )
 SELECT regexp_replace(workflow_id, '^order-', '') AS order_id, step, attempt, completed
 FROM attempts a

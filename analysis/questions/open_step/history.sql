@@ -1,17 +1,21 @@
 -- Which step is open order X waiting on or retrying at moment t, on which attempt, after what failure? The exported
 -- history as it stood at t: an ActivityTaskScheduled with no close event by t. Its ActivityTaskStarted, written
 -- only for the last attempt, dates from that attempt's start: before it, the history shows attempt 1, no failure.
-WITH activities AS (
+WITH closes AS (
+    SELECT workflow_id, run_id, scheduled_event_id, min(event_time) AS closed_at
+    FROM history_events
+    WHERE event_type IN ('ActivityTaskCompleted', 'ActivityTaskFailed', 'ActivityTaskTimedOut', 'ActivityTaskCanceled')
+      AND workflow_id LIKE 'order-%'
+    GROUP BY ALL
+), activities AS (
     SELECT s.workflow_id, s.activity_type, s.event_time AS scheduled_at, st.event_time AS started_at, st.attempt,
            CASE WHEN st.failure_type = 'TimeoutFailure' THEN 'timed out' ELSE st.failure_message END AS failure,
-           (SELECT min(c.event_time) FROM history_events c
-            WHERE c.workflow_id = s.workflow_id AND c.run_id = s.run_id AND c.scheduled_event_id = s.event_id
-              AND c.event_type IN ('ActivityTaskCompleted', 'ActivityTaskFailed', 'ActivityTaskTimedOut',
-                                   'ActivityTaskCanceled')) AS closed_at
+           c.closed_at
     FROM history_events s
     LEFT JOIN history_events st
       ON st.workflow_id = s.workflow_id AND st.run_id = s.run_id AND st.scheduled_event_id = s.event_id
      AND st.event_type = 'ActivityTaskStarted'
+    LEFT JOIN closes c ON c.workflow_id = s.workflow_id AND c.run_id = s.run_id AND c.scheduled_event_id = s.event_id
     WHERE s.event_type = 'ActivityTaskScheduled' AND s.workflow_id LIKE 'order-%'
 )
 SELECT regexp_replace(i.workflow_id, '^order-', '') AS order_id, i.moment, a.activity_type AS step,

@@ -1,12 +1,14 @@
 -- Did order X complete, and with what final status? The synthesized root span's outcome and error: like spans, a
 -- workflow that ends normally with a business status (canceled, expired) looks plainly completed.
+-- (arg_max_null: the latest row's value even where it is NULL, which arg_max would skip; a row without a time
+-- counts as the oldest, as ordering by time put it last.)
 SELECT regexp_replace(workflow_id, '^order-', '') AS order_id,
-       CASE
+       arg_max_null(CASE
            WHEN outcome = 'COMPLETED' THEN 'completed'
            WHEN status_message LIKE '%payment declined%' THEN 'payment_declined'
            WHEN status_message LIKE '%out of stock%' THEN 'out_of_stock'
            ELSE lower(outcome)
-       END AS status
+       END, coalesce(end_time, '-infinity')) AS status
 FROM spans
 WHERE name = 'RunWorkflow:OrderWorkflow' AND workflow_id LIKE 'order-%' AND source = 'history'
-QUALIFY row_number() OVER (PARTITION BY workflow_id ORDER BY end_time DESC) = 1;
+GROUP BY workflow_id;

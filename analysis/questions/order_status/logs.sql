@@ -1,5 +1,7 @@
 -- Did order X complete, and with what final status? The last status the orders service logged for each order.
-SELECT attributes->>'order_id' AS order_id, attributes->>'status' AS status
-FROM logs
-WHERE event = 'order status recorded'
-QUALIFY row_number() OVER (PARTITION BY attributes->>'order_id' ORDER BY time DESC) = 1;
+-- (arg_max_null: the latest row's value even where it is NULL, which arg_max would skip; a row without a time
+-- counts as the oldest, as ordering by time put it last.)
+SELECT f[1] AS order_id, arg_max_null(f[2], coalesce(time, '-infinity')) AS status
+FROM (SELECT json_extract_string(attributes, ['order_id', 'status']) AS f, time
+      FROM logs WHERE event = 'order status recorded')
+GROUP BY f[1];

@@ -22,9 +22,10 @@ FROM started WHERE attempt > 1
 UNION
 -- Describe, while the order was open: a pending authorization on attempt N carries attempt N-1's failure, so an
 -- attempt the history overwrote is still seen if Describe was asked during it or its backoff.
-SELECT DISTINCT regexp_replace(o.workflow_id, '^order-', ''), CAST(a->>'attempt' AS INTEGER) - 1,
-       a->>'last_failure_message'
-FROM temporal_observations o, unnest(CAST(o.pending_activities AS JSON[])) AS p(a)
-WHERE o.api = 'describe' AND o.answered AND o.workflow_id LIKE 'order-%'
-  AND a->>'activity_type' = 'authorize_payment' AND CAST(a->>'attempt' AS INTEGER) > 1
-  AND a->>'last_failure_message' IS NOT NULL;
+SELECT DISTINCT regexp_replace(workflow_id, '^order-', ''), CAST(p.attempt AS INTEGER) - 1, p.last_failure_message
+FROM (SELECT workflow_id,
+             -- each pending activity parsed once into the fields read (->> would parse it per field)
+             unnest(json_transform(pending_activities, '[{"activity_type": "VARCHAR", "attempt": "VARCHAR",
+                                                         "last_failure_message": "VARCHAR"}]')) AS p
+      FROM temporal_observations WHERE api = 'describe' AND answered AND workflow_id LIKE 'order-%')
+WHERE p.activity_type = 'authorize_payment' AND CAST(p.attempt AS INTEGER) > 1 AND p.last_failure_message IS NOT NULL;

@@ -1,9 +1,10 @@
 -- Per activity type: p50/p95 execution (last attempt's started → completed) and queue wait (scheduled → started;
 -- for a retried step it includes the retry backoff, since history keeps no earlier attempt's start).
+-- (Durations as epoch_us differences: date_diff's microseconds, without its calendar arithmetic.)
 WITH activity AS (
     SELECT sc.activity_type AS step,
-           date_diff('microsecond', st.event_time, co.event_time) / 1000.0 AS exec_ms,
-           date_diff('microsecond', sc.event_time, st.event_time) / 1000.0 AS queue_ms
+           (epoch_us(co.event_time) - epoch_us(st.event_time)) / 1000.0 AS exec_ms,
+           (epoch_us(st.event_time) - epoch_us(sc.event_time)) / 1000.0 AS queue_ms
     FROM history_events sc
     JOIN history_events st ON st.workflow_id = sc.workflow_id AND st.run_id = sc.run_id
      AND st.scheduled_event_id = sc.event_id AND st.event_type = 'ActivityTaskStarted'

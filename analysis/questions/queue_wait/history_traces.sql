@@ -8,7 +8,7 @@ SELECT activity_type AS step,
        quantile_cont(duration_ms, 0.5) FILTER (WHERE name LIKE 'QueueWait:%') AS queue_p50_ms,
        quantile_cont(duration_ms, 0.95) FILTER (WHERE name LIKE 'QueueWait:%') AS queue_p95_ms
 FROM spans
-WHERE source = 'history' AND regexp_matches(name, '^(RunActivity|QueueWait):')
+WHERE source = 'history' AND (name LIKE 'RunActivity:%' OR name LIKE 'QueueWait:%')
   AND activity_type <> 'record_order_status'
   AND (workflow_id LIKE 'order-%' OR workflow_id LIKE 'invoice-%')
 GROUP BY 1;

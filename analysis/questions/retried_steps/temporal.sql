@@ -22,9 +22,13 @@ FROM started
 UNION
 -- Describe, while the order was open: a pending activity on attempt N > 1 says attempt N-1 ended with its last
 -- failure (a timeout or an error).
-SELECT DISTINCT substr(o.workflow_id, strpos(o.workflow_id, '-') + 1), a->>'activity_type',
-       CAST(a->>'attempt' AS INTEGER) - 1,
-       CASE WHEN a->>'last_failure_type' = 'Timeout' THEN 'timed_out' ELSE 'failed' END
-FROM temporal_observations o, unnest(CAST(o.pending_activities AS JSON[])) AS p(a)
-WHERE o.api = 'describe' AND o.answered AND (o.workflow_id LIKE 'order-%' OR o.workflow_id LIKE 'invoice-%')
-  AND CAST(a->>'attempt' AS INTEGER) > 1 AND a->>'last_failure_message' IS NOT NULL;
+SELECT DISTINCT substr(workflow_id, strpos(workflow_id, '-') + 1), p.activity_type, CAST(p.attempt AS INTEGER) - 1,
+       CASE WHEN p.last_failure_type = 'Timeout' THEN 'timed_out' ELSE 'failed' END
+FROM (SELECT workflow_id,
+             -- each pending activity parsed once into the fields read (->> would parse it per field)
+             unnest(json_transform(pending_activities, '[{"activity_type": "VARCHAR", "attempt": "VARCHAR",
+                                                         "last_failure_type": "VARCHAR",
+                                                         "last_failure_message": "VARCHAR"}]')) AS p
+      FROM temporal_observations
+      WHERE api = 'describe' AND answered AND (workflow_id LIKE 'order-%' OR workflow_id LIKE 'invoice-%'))
+WHERE CAST(p.attempt AS INTEGER) > 1 AND p.last_failure_message IS NOT NULL;

@@ -2,12 +2,14 @@
 -- workflow's input payload (JSON, and only without an encrypting codec); the business status only inside its
 -- result: a scan of every retained history, which a deleted (expired) order has left.
 WITH started AS (
-    SELECT workflow_id, event_time,
-           attributes->>'$.input.payloads[0].data.customer' AS customer,
-           CAST(attributes->>'$.input.payloads[0].data.amount_cents' AS BIGINT) AS amount_cents
-    FROM history_events
-    WHERE workflow_id LIKE 'order-%' AND event_type = 'WorkflowExecutionStarted'
-    QUALIFY row_number() OVER (PARTITION BY workflow_id ORDER BY event_time) = 1
+    SELECT workflow_id, event_time, f[1] AS customer, CAST(f[2] AS BIGINT) AS amount_cents
+    FROM (SELECT workflow_id, event_time,
+                 -- the input payload parsed once for both fields (->> would parse it per field)
+                 json_extract_string(attributes, ['$.input.payloads[0].data.customer',
+                                                  '$.input.payloads[0].data.amount_cents']) AS f
+          FROM history_events
+          WHERE workflow_id LIKE 'order-%' AND event_type = 'WorkflowExecutionStarted'
+          QUALIFY row_number() OVER (PARTITION BY workflow_id ORDER BY event_time) = 1)
 ), completed AS (
     SELECT workflow_id FROM history_events
     WHERE workflow_id LIKE 'order-%' AND event_type = 'WorkflowExecutionCompleted'

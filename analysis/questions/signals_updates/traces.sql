@@ -7,11 +7,12 @@ WITH sent AS (
            CASE WHEN name LIKE 'SignalWorkflow:%' THEN 'signal' ELSE 'update' END AS kind,
            regexp_extract(name, ':(.+)$', 1) AS name
     FROM spans
-    WHERE source <> 'history' AND regexp_matches(name, '^(SignalWorkflow|StartWorkflowUpdate):')
+    WHERE source <> 'history' AND (name LIKE 'SignalWorkflow:%' OR name LIKE 'StartWorkflowUpdate:%')
       AND workflow_id LIKE 'order-%'
 ), worker AS (
     SELECT * FROM spans
-    WHERE source <> 'history' AND regexp_matches(name, '^(HandleSignal|HandleUpdate|ValidateUpdate):')
+    WHERE source <> 'history'
+      AND (name LIKE 'HandleSignal:%' OR name LIKE 'HandleUpdate:%' OR name LIKE 'ValidateUpdate:%')
 ), answered AS (
     SELECT w.name, w.status_code, l.link->>'trace_id' AS trace_id, l.link->>'span_id' AS span_id
     FROM worker w, LATERAL (SELECT unnest(CAST(w.links AS JSON[])) AS link) l
