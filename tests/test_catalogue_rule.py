@@ -46,6 +46,47 @@ def test_every_cannot_reason_holds_in_a_real_study(study_run: tuple[Path, str]) 
     assert checked >= 20
 
 
+# ---- each source answers from its own tables alone ------------------------------------------------------------------
+
+# What each source's SQL may read: its own rows (and the moments the observer asked at, which every open-state
+# question is asked as of). Everything else is emptied before that source's queries run again.
+_OWN = {
+    "temporal": {"temporal_observations": None, "temporal_visibility": None, "history_events": None},
+    "history": {"history_events": None, "workflows": None},
+    "traces": {"spans": "source <> 'history'"},
+    "logs": {"logs": None},
+    "app_db": {"app_orders": None, "app_order_status_changes": None},
+    "history_traces": {"spans": "source = 'history'"},
+}
+_SHARED = ("observed_instants",)
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_each_source_answers_from_its_own_tables_alone(study_run: tuple[Path, str], tmp_path: Path,
+                                                        source: str) -> None:
+    run_dir, _ = study_run
+    copy = tmp_path / "lens.duckdb"
+    shutil.copy(run_dir / "lens.duckdb", copy)
+    with duckdb.connect(str(copy)) as conn:
+        asked = []
+        for q in CATALOGUE:
+            sql = q.sql(source)
+            if sql is not None:
+                params_sql = q.params_sql()  # a question's named values (a period) come from the truth, as scored
+                params = run_sql(conn, params_sql)[0] if params_sql else {}
+                asked.append((q.id, sql, _bind(sql, params)))
+        answers = {qid: sorted(map(repr, conn.execute(sql, params).fetchall())) for qid, sql, params in asked}
+        own = _OWN[source]
+        for (table,) in conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+                                     "AND table_type = 'BASE TABLE'").fetchall():
+            if (table in own and own[table] is None) or table in _SHARED:
+                continue
+            conn.execute(f"DELETE FROM {table}" + (f" WHERE NOT ({own[table]})" if table in own else ""))
+        alone = {qid: sorted(map(repr, conn.execute(sql, params).fetchall())) for qid, sql, params in asked}
+    assert alone == answers
+    assert sum(1 for rows in answers.values() if rows) >= 5, "too few answers with rows to show anything"
+
+
 @pytest.fixture
 def built(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     """An empty lens database as the collectors create it, with the ground-truth tables and span links."""

@@ -10,5 +10,5 @@ SELECT regexp_replace(workflow_id, '^order-', '') AS order_id,
            ELSE outcome
        END, coalesce(end_time, '-infinity')) AS status
 FROM spans
-WHERE name = 'RunWorkflow:OrderWorkflow' AND workflow_id LIKE 'order-%' AND source = 'otlp'
+WHERE name = 'RunWorkflow:OrderWorkflow' AND workflow_id LIKE 'order-%' AND source <> 'history'
 GROUP BY workflow_id;

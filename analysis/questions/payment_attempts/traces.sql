@@ -3,4 +3,4 @@ SELECT regexp_replace(workflow_id, '^order-', '') AS order_id,
        attempt,
        CASE WHEN status_code = 'ERROR' THEN events->>'$[0].attributes."exception.message"' END AS error
 FROM spans
-WHERE name = 'RunActivity:authorize_payment' AND workflow_id LIKE 'order-%' AND source = 'otlp';
+WHERE name = 'RunActivity:authorize_payment' AND workflow_id LIKE 'order-%' AND source <> 'history';
