@@ -26,8 +26,9 @@ from temporal_lens.analysis.causes import INCOMPLETE, MISSING, RIGHT, WRONG
 
 _NUMERIC = re.compile(r"^(U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|FLOAT|DOUBLE|REAL|DECIMAL(\(.*\))?)$")
 _DIFFERS = "'≠'"
-_FINGERPRINT = "count(*) AS n, sum(r) AS f1, sum(hash(r, 1)) AS f2"
-"""A unit's rows as a multiset: their number and two sums of 64-bit hashes, whatever their order."""
+_FINGERPRINT = "count(*) AS n, sum(r) AS f1, bit_xor(r) AS f2"
+"""A unit's rows as a multiset, whatever their order: their number, and the sum and the exclusive or of their 64-bit
+hashes."""
 _OBSERVED = "_observed_"
 """Prefix of the carried column telling whether an observed column holds a value."""
 
@@ -196,7 +197,7 @@ def sources_units_sql(q: Question, truth: dict[str, str], answers: dict[str, dic
                         f"{_signature(answer_unit, 'x', differs=_differs(truth_unit, answer_unit))} AS u, "
                         f"{_signature(a_rest, 'x', differs=_differs(t_rest, a_rest))} AS r "
                         f"FROM {answer_tables[source]} AS x")
-        # Rows are a multiset per unit: the same count and the same two sums of row hashes (order-free), right. Only
+        # Rows are a multiset per unit: the same count, sum and exclusive or of row hashes (order-free), right. Only
         # units that differ are taken apart to count, per row, how often both sides hold it (matched) and how often
         # the answer holds it beyond the truth (extra): nothing extra, some unmatched is incomplete; extra is wrong.
         return f"""
