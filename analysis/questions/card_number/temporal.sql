@@ -2,7 +2,7 @@
 -- codec encrypts payloads) for as long as the history is retained.
 -- Temporal in place: the run's history as `temporal workflow show` and the Web UI present it, read one run at
 -- a time: every row comes from one run's events; nothing is joined or added up across runs.
-SELECT regexp_replace(workflow_id, '^order-', '') AS order_id,
+SELECT CASE WHEN workflow_id LIKE 'order-%' THEN substr(workflow_id, 7) ELSE workflow_id END AS order_id,
        attributes->>'$.input.payloads[0].data.card_number' AS card_number
 FROM history_events
 WHERE event_type = 'WorkflowExecutionStarted' AND workflow_id LIKE 'order-%'

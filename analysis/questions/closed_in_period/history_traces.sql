@@ -1,4 +1,4 @@
 -- Which orders closed in the period? Synthesized root spans that ended in it.
-SELECT DISTINCT regexp_replace(workflow_id, '^order-', '') AS order_id
+SELECT DISTINCT CASE WHEN workflow_id LIKE 'order-%' THEN substr(workflow_id, 7) ELSE workflow_id END AS order_id
 FROM spans
 WHERE source = 'history' AND name = 'RunWorkflow:OrderWorkflow' AND end_time >= $since AND end_time < $until;

@@ -1,5 +1,5 @@
 -- Which orders closed in the period? 'workflow completed' / 'workflow failed' records written in it.
-SELECT DISTINCT regexp_replace(workflow_id, '^order-', '') AS order_id
+SELECT DISTINCT CASE WHEN workflow_id LIKE 'order-%' THEN substr(workflow_id, 7) ELSE workflow_id END AS order_id
 FROM logs
 WHERE event IN ('workflow completed', 'workflow failed') AND workflow_id LIKE 'order-%'
   AND time >= $since AND time < $until;

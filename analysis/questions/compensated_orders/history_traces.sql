@@ -1,5 +1,5 @@
 -- Which orders were compensated, and by which steps in what order? Synthesized compensating activity spans.
-SELECT regexp_replace(workflow_id, '^order-', '') AS order_id,
+SELECT CASE WHEN workflow_id LIKE 'order-%' THEN substr(workflow_id, 7) ELSE workflow_id END AS order_id,
        string_agg(activity_type, ',' ORDER BY start_time) AS compensations
 FROM spans
 WHERE source = 'history' AND name IN ('RunActivity:release_stock', 'RunActivity:refund_payment')

@@ -1,5 +1,5 @@
 -- Which orders were compensated, and by which steps in what order? 'activity completed' of compensating steps.
-SELECT regexp_replace(workflow_id, '^order-', '') AS order_id,
+SELECT CASE WHEN workflow_id LIKE 'order-%' THEN substr(workflow_id, 7) ELSE workflow_id END AS order_id,
        string_agg(activity_type, ',' ORDER BY time) AS compensations
 FROM logs
 WHERE event = 'activity completed' AND workflow_id LIKE 'order-%'

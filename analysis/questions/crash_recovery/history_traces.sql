@@ -7,6 +7,6 @@ WITH last AS (
     FROM spans
     WHERE source = 'history' AND name LIKE 'RunActivity:%' AND attempt > 1 AND workflow_id LIKE 'order-%'
 )
-SELECT regexp_replace(workflow_id, '^order-', '') AS order_id, step, attempt, completed FROM last
+SELECT CASE WHEN workflow_id LIKE 'order-%' THEN substr(workflow_id, 7) ELSE workflow_id END AS order_id, step, attempt, completed FROM last
 UNION ALL
-SELECT regexp_replace(workflow_id, '^order-', ''), step, unnest(range(1, attempt)), false FROM last;
+SELECT CASE WHEN workflow_id LIKE 'order-%' THEN substr(workflow_id, 7) ELSE workflow_id END, step, unnest(range(1, attempt)), false FROM last;

@@ -14,11 +14,11 @@ WITH attempts AS (
                     AND r.run_id IS NOT DISTINCT FROM a.run_id AND r.activity_id IS NOT DISTINCT FROM a.activity_id)
     GROUP BY ALL
 )
-SELECT regexp_replace(workflow_id, '^order-', '') AS order_id, step, attempt, completed
+SELECT CASE WHEN workflow_id LIKE 'order-%' THEN substr(workflow_id, 7) ELSE workflow_id END AS order_id, step, attempt, completed
 FROM attempts a
 WHERE EXISTS (SELECT 1 FROM attempts b WHERE b.workflow_id = a.workflow_id AND b.run_id = a.run_id
                                          AND b.activity_id = a.activity_id AND (b.attempt > 1 OR NOT b.completed))
 UNION ALL
-SELECT regexp_replace(workflow_id, '^order-', ''), step, missing, false
+SELECT CASE WHEN workflow_id LIKE 'order-%' THEN substr(workflow_id, 7) ELSE workflow_id END, step, missing, false
 FROM (SELECT *, unnest(range(1, last)) AS missing FROM steps)
 WHERE NOT list_contains(seen, missing);

@@ -10,6 +10,6 @@ WITH addresses AS (
     FROM history_events WHERE event_type = 'WorkflowExecutionUpdateAccepted' AND workflow_id LIKE 'order-%'
       AND attributes->>'$.acceptedRequest.input.name' = 'change_address'
 )
-SELECT regexp_replace(workflow_id, '^order-', '') AS order_id, address
+SELECT CASE WHEN workflow_id LIKE 'order-%' THEN substr(workflow_id, 7) ELSE workflow_id END AS order_id, address
 FROM addresses
 QUALIFY row_number() OVER (PARTITION BY workflow_id ORDER BY event_id DESC) = 1;

@@ -1,5 +1,5 @@
 -- For a failed order X: which step failed for good, and with what error? ActivityTaskFailed is written only when an
 -- activity fails for good (retries leave no event of their own).
-SELECT regexp_replace(workflow_id, '^order-', '') AS order_id, activity_type AS step, failure_message AS error
+SELECT CASE WHEN workflow_id LIKE 'order-%' THEN substr(workflow_id, 7) ELSE workflow_id END AS order_id, activity_type AS step, failure_message AS error
 FROM history_events
 WHERE event_type = 'ActivityTaskFailed' AND workflow_id LIKE 'order-%';

@@ -1,5 +1,5 @@
 -- For a failed order X: which step failed for good, and with what error? Synthesized activity spans that failed.
-SELECT regexp_replace(workflow_id, '^order-', '') AS order_id,
+SELECT CASE WHEN workflow_id LIKE 'order-%' THEN substr(workflow_id, 7) ELSE workflow_id END AS order_id,
        activity_type AS step,
        status_message AS error
 FROM spans

@@ -1,6 +1,6 @@
 -- For a failed order X: which step failed for good, and with what error? An 'activity failed' record no later
 -- attempt of the same activity followed.
-SELECT regexp_replace(l.workflow_id, '^order-', '') AS order_id,
+SELECT CASE WHEN l.workflow_id LIKE 'order-%' THEN substr(l.workflow_id, 7) ELSE l.workflow_id END AS order_id,
        l.activity_type AS step,
        l.attributes->>'error' AS error
 FROM logs l

@@ -1,6 +1,6 @@
 -- For a failed order X: which step failed for good, and with what error? A failed attempt span no later attempt of
 -- the same activity followed; the error is the span's exception event.
-SELECT regexp_replace(s.workflow_id, '^order-', '') AS order_id,
+SELECT CASE WHEN s.workflow_id LIKE 'order-%' THEN substr(s.workflow_id, 7) ELSE s.workflow_id END AS order_id,
        s.activity_type AS step,
        s.events->>'$[0].attributes."exception.message"' AS error
 FROM spans s

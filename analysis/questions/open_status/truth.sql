@@ -1,7 +1,7 @@
 -- What was open order X's status at moment t? What the orders service's worker last recorded before t (its own
 -- attempt ledger: the completed record_order_status attempt that ended last), at each moment the order was asked
 -- about while the driver had started it and not yet seen its result.
-SELECT regexp_replace(i.workflow_id, '^order-', '') AS order_id, i.moment, arg_max(w.status, w.ended_at) AS status
+SELECT CASE WHEN i.workflow_id LIKE 'order-%' THEN substr(i.workflow_id, 7) ELSE i.workflow_id END AS order_id, i.moment, arg_max(w.status, w.ended_at) AS status
 FROM (SELECT * FROM observed_instants WHERE api = 'query') i
 JOIN ground_truth g ON g.workflow_id = i.workflow_id
 JOIN ground_truth_worker_attempts w

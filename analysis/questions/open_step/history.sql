@@ -18,7 +18,7 @@ WITH closes AS (
     LEFT JOIN closes c ON c.workflow_id = s.workflow_id AND c.run_id = s.run_id AND c.scheduled_event_id = s.event_id
     WHERE s.event_type = 'ActivityTaskScheduled' AND s.workflow_id LIKE 'order-%'
 )
-SELECT regexp_replace(i.workflow_id, '^order-', '') AS order_id, i.moment, a.activity_type AS step,
+SELECT CASE WHEN i.workflow_id LIKE 'order-%' THEN substr(i.workflow_id, 7) ELSE i.workflow_id END AS order_id, i.moment, a.activity_type AS step,
        coalesce(CASE WHEN a.started_at <= i.moment THEN a.attempt END, 1) AS attempt,
        CASE WHEN a.started_at <= i.moment THEN a.failure END AS last_failure
 FROM (SELECT * FROM observed_instants WHERE api = 'describe') i

@@ -19,7 +19,7 @@ WITH started AS (
     JOIN started s ON s.workflow_id = i.workflow_id AND s.time <= i.moment
     GROUP BY ALL
 )
-SELECT regexp_replace(l.workflow_id, '^order-', '') AS order_id, l.moment, l.c.step AS step,
+SELECT CASE WHEN l.workflow_id LIKE 'order-%' THEN substr(l.workflow_id, 7) ELSE l.workflow_id END AS order_id, l.moment, l.c.step AS step,
        CASE WHEN e.event IS NULL THEN l.c.attempt ELSE l.c.attempt + 1 END AS attempt,
        CASE WHEN e.event IS NULL THEN p.failure ELSE e.failure END AS last_failure
 FROM latest l

@@ -1,6 +1,6 @@
 -- Which step is open order X waiting on or retrying at moment t, on which attempt, after what failure? Describe's
 -- pending activities, asked at t: the activity, its attempt (the next one while in backoff), its last failure.
-SELECT regexp_replace(i.workflow_id, '^order-', '') AS order_id, i.moment, p.activity_type AS step,
+SELECT CASE WHEN i.workflow_id LIKE 'order-%' THEN substr(i.workflow_id, 7) ELSE i.workflow_id END AS order_id, i.moment, p.activity_type AS step,
        CAST(p.attempt AS INTEGER) AS attempt,
        CASE WHEN p.last_failure_type = 'Timeout' THEN 'timed out' ELSE p.last_failure_message END AS last_failure
 FROM (SELECT * FROM observed_instants WHERE api = 'describe') i

@@ -15,7 +15,7 @@ WITH runs AS MATERIALIZED (
     JOIN runs r ON r.workflow_id = i.workflow_id AND r.start_time <= i.moment
     GROUP BY ALL
 )
-SELECT regexp_replace(l.workflow_id, '^order-', '') AS order_id, l.moment, c.step AS step,
+SELECT CASE WHEN l.workflow_id LIKE 'order-%' THEN substr(l.workflow_id, 7) ELSE l.workflow_id END AS order_id, l.moment, c.step AS step,
        CASE WHEN c.end_time > l.moment THEN c.attempt ELSE c.attempt + 1 END AS attempt,
        CASE WHEN c.end_time > l.moment THEN p.failure ELSE c.failure END AS last_failure
 FROM latest l

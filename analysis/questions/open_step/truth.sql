@@ -31,7 +31,7 @@ WITH a AS MATERIALIZED (
           GROUP BY ALL) l
     JOIN a c ON c.offer = l.offer
 )
-SELECT regexp_replace(l.workflow_id, '^order-', '') AS order_id, l.moment, l.step,
+SELECT CASE WHEN l.workflow_id LIKE 'order-%' THEN substr(l.workflow_id, 7) ELSE l.workflow_id END AS order_id, l.moment, l.step,
        CASE WHEN running THEN l.attempt ELSE l.attempt + 1 END AS attempt,
        CASE WHEN running THEN p.failure ELSE l.failure END AS last_failure
 FROM latest l

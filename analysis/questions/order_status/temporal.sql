@@ -5,6 +5,6 @@ WITH listed AS (
     FROM temporal_visibility
     WHERE phase = 'final' AND name = 'closed_last_hour' AND error IS NULL
 )
-SELECT regexp_replace(run->>'workflow_id', '^order-', '') AS order_id,
+SELECT CASE WHEN run->>'workflow_id' LIKE 'order-%' THEN substr(run->>'workflow_id', 7) ELSE run->>'workflow_id' END AS order_id,
        run->'search_attributes'->>'OrderStatus' AS status
 FROM listed;

@@ -2,7 +2,7 @@
 -- the workflow failed and why, but a workflow that ends normally with a business status looks plainly completed.
 -- (arg_max_null: the latest row's value even where it is NULL, which arg_max would skip; a row without a time
 -- counts as the oldest, as ordering by time put it last.)
-SELECT regexp_replace(workflow_id, '^order-', '') AS order_id,
+SELECT CASE WHEN workflow_id LIKE 'order-%' THEN substr(workflow_id, 7) ELSE workflow_id END AS order_id,
        arg_max_null(CASE
            WHEN outcome = 'completed' THEN 'completed'
            WHEN status_message LIKE '%payment declined%' THEN 'payment_declined'

@@ -12,8 +12,8 @@ WITH started AS (
     WHERE event_type IN ('ActivityTaskCompleted', 'ActivityTaskFailed', 'ActivityTaskTimedOut')
       AND activity_type = 'authorize_payment'
 )
-SELECT regexp_replace(s.workflow_id, '^order-', '') AS order_id, s.attempt, c.error
+SELECT CASE WHEN s.workflow_id LIKE 'order-%' THEN substr(s.workflow_id, 7) ELSE s.workflow_id END AS order_id, s.attempt, c.error
 FROM started s JOIN closed c USING (workflow_id, run_id, scheduled_event_id)
 UNION ALL
-SELECT regexp_replace(workflow_id, '^order-', ''), attempt - 1, previous_failure
+SELECT CASE WHEN workflow_id LIKE 'order-%' THEN substr(workflow_id, 7) ELSE workflow_id END, attempt - 1, previous_failure
 FROM started WHERE attempt > 1;

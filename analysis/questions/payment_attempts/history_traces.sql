@@ -6,9 +6,9 @@ WITH last AS (
     FROM spans
     WHERE source = 'history' AND name = 'RunActivity:authorize_payment' AND workflow_id LIKE 'order-%'
 )
-SELECT regexp_replace(workflow_id, '^order-', '') AS order_id, attempt, error FROM last
+SELECT CASE WHEN workflow_id LIKE 'order-%' THEN substr(workflow_id, 7) ELSE workflow_id END AS order_id, attempt, error FROM last
 UNION ALL
-SELECT regexp_replace(l.workflow_id, '^order-', ''),
+SELECT CASE WHEN l.workflow_id LIKE 'order-%' THEN substr(l.workflow_id, 7) ELSE l.workflow_id END,
        CAST(r.ev->>'$.attributes."temporal.previous_attempt"' AS INTEGER),
        r.ev->>'$.attributes."exception.message"'
 FROM last l, LATERAL (SELECT unnest(CAST(l.events AS JSON[])) AS ev) r

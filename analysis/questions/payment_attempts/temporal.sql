@@ -14,15 +14,15 @@ WITH started AS (
     WHERE event_type IN ('ActivityTaskCompleted', 'ActivityTaskFailed', 'ActivityTaskTimedOut')
       AND activity_type = 'authorize_payment'
 )
-SELECT regexp_replace(s.workflow_id, '^order-', '') AS order_id, s.attempt, c.error
+SELECT CASE WHEN s.workflow_id LIKE 'order-%' THEN substr(s.workflow_id, 7) ELSE s.workflow_id END AS order_id, s.attempt, c.error
 FROM started s JOIN closed c USING (workflow_id, run_id, scheduled_event_id)
 UNION ALL
-SELECT regexp_replace(workflow_id, '^order-', ''), attempt - 1, previous_failure
+SELECT CASE WHEN workflow_id LIKE 'order-%' THEN substr(workflow_id, 7) ELSE workflow_id END, attempt - 1, previous_failure
 FROM started WHERE attempt > 1
 UNION
 -- Describe, while the order was open: a pending authorization on attempt N carries attempt N-1's failure, so an
 -- attempt the history overwrote is still seen if Describe was asked during it or its backoff.
-SELECT DISTINCT regexp_replace(workflow_id, '^order-', ''), CAST(p.attempt AS INTEGER) - 1, p.last_failure_message
+SELECT DISTINCT CASE WHEN workflow_id LIKE 'order-%' THEN substr(workflow_id, 7) ELSE workflow_id END, CAST(p.attempt AS INTEGER) - 1, p.last_failure_message
 FROM (SELECT workflow_id,
              -- each pending activity parsed once into the fields read (->> would parse it per field)
              unnest(json_transform(pending_activities, '[{"activity_type": "VARCHAR", "attempt": "VARCHAR",

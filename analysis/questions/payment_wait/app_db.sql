@@ -4,9 +4,9 @@ WITH last AS (
     SELECT i.workflow_id, i.moment, arg_max(c.status, c.changed_at) AS status, max(c.changed_at) AS since
     FROM (SELECT * FROM observed_instants WHERE api = 'query') i
     JOIN app_order_status_changes c
-      ON c.order_id = regexp_replace(i.workflow_id, '^order-', '') AND c.changed_at <= i.moment
+      ON c.order_id = CASE WHEN i.workflow_id LIKE 'order-%' THEN substr(i.workflow_id, 7) ELSE i.workflow_id END AND c.changed_at <= i.moment
     GROUP BY ALL
 )
-SELECT regexp_replace(workflow_id, '^order-', '') AS order_id, moment,
+SELECT CASE WHEN workflow_id LIKE 'order-%' THEN substr(workflow_id, 7) ELSE workflow_id END AS order_id, moment,
        date_diff('millisecond', since, moment) > $longer_than_ms AS longer
 FROM last WHERE status = 'awaiting_payment';

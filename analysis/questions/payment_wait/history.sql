@@ -10,6 +10,6 @@ WITH upserts AS (
     JOIN upserts h ON h.workflow_id = i.workflow_id AND h.event_time <= i.moment
     GROUP BY ALL
 )
-SELECT regexp_replace(workflow_id, '^order-', '') AS order_id, moment,
+SELECT CASE WHEN workflow_id LIKE 'order-%' THEN substr(workflow_id, 7) ELSE workflow_id END AS order_id, moment,
        date_diff('millisecond', since, moment) > $longer_than_ms AS longer
 FROM last WHERE status = 'awaiting_payment';

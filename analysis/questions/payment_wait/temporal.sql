@@ -19,6 +19,6 @@ WITH asked AS (
     WHERE a.status = 'awaiting_payment'
     GROUP BY ALL
 )
-SELECT regexp_replace(workflow_id, '^order-', '') AS order_id, moment,
+SELECT CASE WHEN workflow_id LIKE 'order-%' THEN substr(workflow_id, 7) ELSE workflow_id END AS order_id, moment,
        date_diff('millisecond', since, moment) > $longer_than_ms AS longer
 FROM since;

@@ -10,7 +10,7 @@ WITH waits AS (
     FROM ground_truth_worker_attempts w
     WHERE w.step = 'record_order_status' AND w.status = 'awaiting_payment' AND w.outcome = 'completed'
 )
-SELECT regexp_replace(i.workflow_id, '^order-', '') AS order_id, i.moment,
+SELECT CASE WHEN i.workflow_id LIKE 'order-%' THEN substr(i.workflow_id, 7) ELSE i.workflow_id END AS order_id, i.moment,
        date_diff('millisecond', w.since, i.moment) > $longer_than_ms AS longer
 FROM (SELECT * FROM observed_instants WHERE api = 'query') i
 JOIN waits w ON w.workflow_id = i.workflow_id AND w.since <= i.moment AND (w.until IS NULL OR i.moment < w.until)

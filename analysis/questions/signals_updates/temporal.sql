@@ -2,7 +2,7 @@
 -- update the validator rejected is never written to history.
 -- Temporal in place: the run's history as `temporal workflow show` and the Web UI present it, read one run at
 -- a time: every row comes from one run's events; nothing is joined or added up across runs.
-SELECT DISTINCT regexp_replace(workflow_id, '^order-', '') AS order_id,
+SELECT DISTINCT CASE WHEN workflow_id LIKE 'order-%' THEN substr(workflow_id, 7) ELSE workflow_id END AS order_id,
        CASE WHEN event_type = 'WorkflowExecutionSignaled' THEN 'signal' ELSE 'update' END AS kind,
        coalesce(signal_name, update_name, attributes->>'$.acceptedRequest.input.name') AS name,
        true AS accepted

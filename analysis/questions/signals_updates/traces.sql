@@ -19,7 +19,7 @@ WITH sent AS (
     UNION ALL
     SELECT name, status_code, trace_id, parent_span_id FROM worker
 )
-SELECT DISTINCT regexp_replace(s.workflow_id, '^order-', '') AS order_id, s.kind, s.name,
+SELECT DISTINCT CASE WHEN s.workflow_id LIKE 'order-%' THEN substr(s.workflow_id, 7) ELSE s.workflow_id END AS order_id, s.kind, s.name,
        bool_or(h.name NOT LIKE 'ValidateUpdate:%') AS accepted
 FROM sent s JOIN answered h ON h.trace_id = s.trace_id AND h.span_id = s.span_id
 GROUP BY s.trace_id, s.span_id, s.workflow_id, s.kind, s.name

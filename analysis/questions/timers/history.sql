@@ -1,5 +1,5 @@
 -- Which durable timers did order X start, and did each fire or get canceled? TimerStarted and what closed it.
-SELECT regexp_replace(s.workflow_id, '^order-', '') AS order_id,
+SELECT CASE WHEN s.workflow_id LIKE 'order-%' THEN substr(s.workflow_id, 7) ELSE s.workflow_id END AS order_id,
        CASE WHEN c.event_type = 'TimerFired' THEN 'fired' WHEN c.event_type = 'TimerCanceled' THEN 'canceled' END
            AS outcome
 FROM history_events s

@@ -1,7 +1,7 @@
 -- Which durable timers did order X start, and did each fire or get canceled? TimerStarted and what closed it.
 -- Temporal in place: the run's history as `temporal workflow show` and the Web UI present it, read one run at
 -- a time: every row comes from one run's events; nothing is joined or added up across runs.
-SELECT regexp_replace(s.workflow_id, '^order-', '') AS order_id,
+SELECT CASE WHEN s.workflow_id LIKE 'order-%' THEN substr(s.workflow_id, 7) ELSE s.workflow_id END AS order_id,
        CASE WHEN c.event_type = 'TimerFired' THEN 'fired' WHEN c.event_type = 'TimerCanceled' THEN 'canceled' END
            AS outcome
 FROM history_events s
