@@ -22,15 +22,16 @@ ALTER TABLE answerability ADD COLUMN IF NOT EXISTS few_cases BOOLEAN;    -- 0 < 
 -- The same matrix without the runs that were deleted (what an operator sees inside retention).
 CREATE TABLE IF NOT EXISTS answerability_retained AS SELECT * FROM answerability LIMIT 0;
 
--- Every judged unit of every cell, one table per scope (answerability_units_all for table answerability,
--- answerability_units_retained for answerability_retained), each replaced whole when its scope is scored; the view
--- answerability_units reads both, naming the scope. Its outcome and, when not right, one cause (analysis/causes.py).
+-- Every judged unit of every cell, in tables per scope (_all for table answerability, _retained for
+-- answerability_retained), each replaced whole when its scope is scored; the view answerability_units reads every
+-- unit of both, naming the scope. A unit not right is a row with its outcome and one cause (analysis/causes.py); the
+-- units right (most of them) are one list per cell.
 CREATE TABLE IF NOT EXISTS answerability_units_all (
     question_id VARCHAR NOT NULL,
     source      VARCHAR NOT NULL,
     unit        VARCHAR NOT NULL,    -- the order id, or the group's values joined by ' / '
-    outcome     VARCHAR NOT NULL,    -- 'right', 'missing', 'incomplete' or 'wrong'
-    cause       VARCHAR,             -- NULL when right
+    outcome     VARCHAR NOT NULL,    -- 'missing', 'incomplete' or 'wrong'
+    cause       VARCHAR NOT NULL,
     detail      VARCHAR
 );
 CREATE TABLE IF NOT EXISTS answerability_units_retained (
@@ -38,9 +39,22 @@ CREATE TABLE IF NOT EXISTS answerability_units_retained (
     source      VARCHAR NOT NULL,
     unit        VARCHAR NOT NULL,
     outcome     VARCHAR NOT NULL,
-    cause       VARCHAR,
+    cause       VARCHAR NOT NULL,
     detail      VARCHAR
 );
+CREATE TABLE IF NOT EXISTS answerability_right_all (
+    question_id VARCHAR NOT NULL,
+    source      VARCHAR NOT NULL,
+    units       VARCHAR[] NOT NULL   -- every unit this source got right
+);
+CREATE TABLE IF NOT EXISTS answerability_right_retained (
+    question_id VARCHAR NOT NULL,
+    source      VARCHAR NOT NULL,
+    units       VARCHAR[] NOT NULL
+);
 CREATE OR REPLACE VIEW answerability_units AS
-    SELECT 'all' AS scope, * FROM answerability_units_all
-    UNION ALL SELECT 'retained' AS scope, * FROM answerability_units_retained;
+    SELECT 'all' AS scope, question_id, source, unit, outcome, cause, detail FROM answerability_units_all
+    UNION ALL SELECT 'all', question_id, source, unnest(units), 'right', NULL, NULL FROM answerability_right_all
+    UNION ALL SELECT 'retained', question_id, source, unit, outcome, cause, detail FROM answerability_units_retained
+    UNION ALL SELECT 'retained', question_id, source, unnest(units), 'right', NULL, NULL
+              FROM answerability_right_retained;
