@@ -24,8 +24,8 @@ CREATE TABLE IF NOT EXISTS answerability_retained AS SELECT * FROM answerability
 
 -- Every judged unit of every cell, in tables per scope (_all for table answerability, _retained for
 -- answerability_retained), each replaced whole when its scope is scored; the view answerability_units reads every
--- unit of both, naming the scope. A unit not right is a row with its outcome and one cause (analysis/causes.py); the
--- units right (most of them) are one list per cell.
+-- unit of both, naming the scope. A unit not right is a row with its outcome and one cause (analysis/causes.py); a
+-- unit right (most are) is a row with its name alone.
 CREATE TABLE IF NOT EXISTS answerability_units_all (
     question_id VARCHAR NOT NULL,
     source      VARCHAR NOT NULL,
@@ -45,16 +45,15 @@ CREATE TABLE IF NOT EXISTS answerability_units_retained (
 CREATE TABLE IF NOT EXISTS answerability_right_all (
     question_id VARCHAR NOT NULL,
     source      VARCHAR NOT NULL,
-    units       VARCHAR[] NOT NULL   -- every unit this source got right
+    unit        VARCHAR NOT NULL     -- a unit this source got right
 );
 CREATE TABLE IF NOT EXISTS answerability_right_retained (
     question_id VARCHAR NOT NULL,
     source      VARCHAR NOT NULL,
-    units       VARCHAR[] NOT NULL
+    unit        VARCHAR NOT NULL
 );
 CREATE OR REPLACE VIEW answerability_units AS
     SELECT 'all' AS scope, question_id, source, unit, outcome, cause, detail FROM answerability_units_all
-    UNION ALL SELECT 'all', question_id, source, unnest(units), 'right', NULL, NULL FROM answerability_right_all
+    UNION ALL SELECT 'all', question_id, source, unit, 'right', NULL, NULL FROM answerability_right_all
     UNION ALL SELECT 'retained', question_id, source, unit, outcome, cause, detail FROM answerability_units_retained
-    UNION ALL SELECT 'retained', question_id, source, unnest(units), 'right', NULL, NULL
-              FROM answerability_right_retained;
+    UNION ALL SELECT 'retained', question_id, source, unit, 'right', NULL, NULL FROM answerability_right_retained;
