@@ -8,9 +8,10 @@ trace and run ids hashed with the copy number) until the database holds at least
 ordered for reading as a study leaves them (`order_for_reading`). Each size is built in one subprocess and scored in
 another, so the scoring process's peak RSS is the analysis's alone.
 
-Measured per size: `score_answers(conn)` (every question's truth and source SQL materialized, each answer compared
-with the truth unit by unit in SQL, two questions at a time, then the matrix stored), and the questions' SQL alone
-(`run_sql` of every question for every source, and truth, one after another, rows fetched into Python).
+Measured per size: `score_answers(conn)` (every question's truth and source SQL materialized, every source's answer
+compared with the truth unit by unit in one statement per question, as many questions at once as there are cores,
+each statement on one DuckDB thread, and the matrix and every unit stored), and the questions' SQL alone (`run_sql`
+of every question for every source, and truth, one after another, rows fetched into Python).
 """
 
 from __future__ import annotations
