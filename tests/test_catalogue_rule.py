@@ -61,13 +61,18 @@ _OWN = {
 _SHARED = ("observed_instants",)
 
 
-@pytest.mark.parametrize("source", SOURCES)
-def test_each_source_answers_from_its_own_tables_alone(study_run: tuple[Path, str], tmp_path: Path,
-                                                        source: str) -> None:
+@pytest.fixture
+def study_copy(study_run: tuple[Path, str], tmp_path: Path) -> Path:
+    """A private copy of the real study's database, to change."""
     run_dir, _ = study_run
     copy = tmp_path / "lens.duckdb"
     shutil.copy(run_dir / "lens.duckdb", copy)
-    with duckdb.connect(str(copy)) as conn:
+    return copy
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_each_source_answers_from_its_own_tables_alone(study_copy: Path, source: str) -> None:
+    with duckdb.connect(str(study_copy)) as conn:
         asked = []
         for q in CATALOGUE:
             sql = q.sql(source)
@@ -295,14 +300,10 @@ def _errors_that_must_fail(q: Question) -> tuple[int, ...]:
 
 
 @pytest.mark.parametrize("question_id", TIMED_QUESTIONS)
-def test_every_right_timed_unit_one_second_off_is_judged_wrong(study_run: tuple[Path, str], tmp_path: Path,
-                                                               question_id: str) -> None:
-    run_dir, _ = study_run
-    copy = tmp_path / "lens.duckdb"
-    shutil.copy(run_dir / "lens.duckdb", copy)
+def test_every_right_timed_unit_one_second_off_is_judged_wrong(study_copy: Path, question_id: str) -> None:
     q = question(question_id)
     moved = 0
-    with duckdb.connect(str(copy)) as conn:
+    with duckdb.connect(str(study_copy)) as conn:
         params_sql = q.params_sql()
         params = run_sql(conn, params_sql)[0] if params_sql else {}
         conn.execute(f"CREATE TEMP TABLE t AS {q.truth_sql().strip().rstrip(';')}", _bind(q.truth_sql(), params))
