@@ -150,7 +150,8 @@ def truth_side_tables(q: Question, truth: dict[str, str], *, truth_table: str) -
     return [(f"{truth_table}_{cte}", select) for cte, select in parts.items()]
 
 
-def _literal(text: str) -> str:
+def literal(text: str) -> str:
+    """`text` as an SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -185,7 +186,7 @@ def sources_units_sql(q: Question, truth: dict[str, str], answers: dict[str, dic
         side = {cte: f"SELECT * FROM {truth_table}_{cte}" for cte in side}
     # Sources are numbered within the statement: grouping and joining on a small integer is cheaper than on a name.
     number = {source: i for i, source in enumerate(answers)}
-    sources = ("SELECT * FROM (VALUES " + ", ".join(f"({i}, {_literal(s)})" for s, i in number.items())
+    sources = ("SELECT * FROM (VALUES " + ", ".join(f"({i}, {literal(s)})" for s, i in number.items())
                + ") AS src(s, name)")
     if _compared_by_rows(q):
         t_rest = [(n, t) for n, t in truth.items() if n not in q.unit]

@@ -27,7 +27,13 @@ from temporal_lens.analysis.causes import (
     applies,
     orders_condition,
 )
-from temporal_lens.analysis.compare import MissingColumn, check_answer, sources_units_sql, truth_side_tables
+from temporal_lens.analysis.compare import (
+    MissingColumn,
+    check_answer,
+    literal,
+    sources_units_sql,
+    truth_side_tables,
+)
 from temporal_lens.analysis.interval import FEW_CASES, wilson_interval
 from temporal_lens.analysis.scopes import (
     ALL,
@@ -319,7 +325,7 @@ class _Scoring:
         """Each source's judged units: its name, outcome and, when not right, its cause and detail."""
         judged = self._judged_sql(q, truth, others, answers, tables, prepared)
         units = cursor.execute(
-            f"SELECT {_literal(q.id)} AS question_id, source, unit, outcome, cause, "
+            f"SELECT {literal(q.id)} AS question_id, source, unit, outcome, cause, "
             f"""CASE outcome WHEN '{RIGHT}' THEN NULL WHEN '{MISSING}' THEN 'no answer for this unit'
                      ELSE format('{{}} of {{}} rows right; {{}} rows answered', matched, expected, answered)
                 END AS detail FROM ({judged})""").to_arrow_table()
@@ -361,7 +367,7 @@ class _Scoring:
             if facts:
                 joins.append(f"LEFT JOIN {_FACTS} AS f ON u.order_id = f.order_id")
             branches += [f"WHEN f.{c.code} AND {_among(c, answers)} "
-                         f"AND u.outcome IN ({', '.join(_literal(o) for o in c.outcomes)}) THEN '{c.code}'"
+                         f"AND u.outcome IN ({', '.join(literal(o) for o in c.outcomes)}) THEN '{c.code}'"
                          for c in facts]
         for code, columns in others.items():
             cause = CAUSE_BY_CODE[code]
@@ -378,7 +384,7 @@ class _Scoring:
             other = sources_units_sql(q, columns, judged, truth_table=f"{_TRUTH}_{code}", answer_tables=tables,
                                       truth_prepared=f"{_TRUTH}_{code}" in prepared)
             joins.append(f"LEFT JOIN ({other}) AS {code} ON u.source = {code}.source AND u.unit = {code}.unit")
-            branches.append(f"WHEN u.source IN ({', '.join(_literal(s) for s in judged)}) AND "
+            branches.append(f"WHEN u.source IN ({', '.join(literal(s) for s in judged)}) AND "
                             f"({code}.outcome = '{RIGHT}' OR ({code}.unit IS NULL AND u.outcome = '{MISSING}')) "
                             f"THEN '{code}'")
         branches += [f"WHEN u.outcome = '{outcome}' THEN '{c.code}'" for outcome, c in OUTCOME_CAUSES.items()]
@@ -398,11 +404,7 @@ def _answer_table(source: str) -> str:
 def _among(cause: Cause, answers: dict[str, dict[str, str]]) -> str:
     """SQL condition: the unit's source is one `cause` applies to."""
     sources = [s for s in answers if applies(cause, s)]
-    return f"u.source IN ({', '.join(_literal(s) for s in sources)})" if sources else "FALSE"
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    return f"u.source IN ({', '.join(literal(s) for s in sources)})" if sources else "FALSE"
 
 
 def _materialize(
