@@ -240,8 +240,8 @@ class _Scoring:
                 except (duckdb.Error, IndexError) as err:
                     unknown = f"{NOT_MEASURED}: the ground truth lacks what this question needs ({_first_line(err)})"
                 if truth_rows:  # the truth's side of every source's comparison, once
-                    tables = {_TRUTH: truth} | {f"{_TRUTH}_{code}": columns for code, columns in others.items()}
-                    prepared = {t for t, columns in tables.items() if _prepare_truth_side(cursor, q, columns, t)}
+                    sides = {_TRUTH: truth} | {f"{_TRUTH}_{code}": columns for code, columns in others.items()}
+                    prepared = {t for t, columns in sides.items() if _prepare_truth_side(cursor, q, columns, t)}
             cells: dict[str, Cell] = {}
             answers: dict[str, dict[str, str]] = {}
             tables: dict[str, str] = {}
