@@ -464,8 +464,9 @@ def score_answers(
             by_question: dict[str, list[Cell]] = {}
             for done in as_completed(asked):
                 by_question[asked[done]] = done.result()
-                if writer is not None:
-                    writer.units(scoring.units.pop(asked[done], []))
+                if writer is not None:  # once no question waits to start, what is pending is written at once
+                    writer.units(scoring.units.pop(asked[done], []),
+                                 flush=len(questions) - len(by_question) < _PARALLEL)
         cells = [c for q in questions for c in by_question[q.id]]
         if writer is not None:
             writer.commit(cells)
