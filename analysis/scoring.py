@@ -49,11 +49,11 @@ from temporal_lens.analysis.scopes import (
 ANSWERS, PARTIAL, CANNOT = "answers", "partial", "cannot"
 NO_DATA = "no data collected"
 NOT_MEASURED = "not yet measured"
-_PARALLEL = max(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2)
+_PARALLEL = min(4, max(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2))
 """Questions scored at once, each on its own cursor and each statement on one DuckDB thread: the parallelism is
 the questions'. At 10k orders on 2 cores (median of 4 alternating rounds): one DuckDB thread per statement with 2
 questions at once, 2.41 s (4.45 CPU-s); 3 at once 2.49 s, 4 at once 2.63 s; DuckDB's 2 threads per statement, 3.08 s
-(5.61 CPU-s)."""
+(5.61 CPU-s). At most 4: each question holds its answers while it runs, and more cores were not measured."""
 TABLES = {ALL: "answerability", RETAINED: "answerability_retained"}
 """Where each scope's matrix is stored."""
 UNITS = {ALL: "answerability_units_all", RETAINED: "answerability_units_retained"}
