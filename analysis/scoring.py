@@ -335,11 +335,10 @@ class _Scoring:
     def _cell(self, q: Question, source: str, units: pa.Table, cell: Callable[..., Cell]) -> Cell:
         if self.keep_units:
             self.units.setdefault(q.id, []).append(units)
-        counts = [(r["cause"], r["unit_count"], r["unit_min"]) for r in
-                  units.group_by("cause").aggregate([("unit", "count"), ("unit", "min")]).to_pylist()]
-        total = sum(count for _, count, _ in counts)
-        by_cause = {code: (count, example) for code, count, example in counts if code is not None}
-        right = total - sum(count for count, _ in by_cause.values())
+        not_right = units.filter(pc.is_valid(units.column("cause")))  # a unit right has no cause
+        by_cause = {r["cause"]: (r["unit_count"], r["unit_min"]) for r in
+                    not_right.group_by("cause").aggregate([("unit", "count"), ("unit", "min")]).to_pylist()}
+        total, right = units.num_rows, units.num_rows - not_right.num_rows
         noun = q.unit_noun
         if right == total:
             return cell(source, ANSWERS, f"all {total} {noun} right", total, total)
