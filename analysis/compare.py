@@ -1,10 +1,11 @@
-"""The comparison of one source's answer with the ground truth, as one SQL statement over two tables.
+"""The comparison of every source's answer to a question with the ground truth, as one SQL statement.
 
-Both sides are materialized first (`truth` once per question, `answer` once per source); the statement built here
-groups them by the question's unit (an order, or a group) and judges unit by unit: right, missing, incomplete (every
-answered row right, some missing) or wrong. The truth's half of that work (its units, signed and grouped) is the same
-for every source, so scoring materializes it once per question too (`truth_side_tables`). The per-unit rows stay in
-DuckDB (scoring stores them and counts them there), so scoring 10k orders costs what DuckDB costs.
+Both sides are materialized first (`truth` once per question, each `answer` once); the statement built here
+(`sources_units_sql`) groups them by source and by the question's unit (an order, or a group) and judges unit by
+unit: right, missing, incomplete (every answered row right, some missing) or wrong. The truth's half of that work (its
+units, signed and grouped) is the same for every source, so scoring materializes it once per question too
+(`truth_side_tables`). The per-unit rows come back for scoring to count and store, so scoring 10k orders costs what
+DuckDB costs.
 
 Values compare as the question means them, whatever SQL type each side chose: numbers as numbers (HUGEINT, DECIMAL
 and DOUBLE alike, to 6 decimals), timestamps as instants (with or without time zone), everything else as its text.
