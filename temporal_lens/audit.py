@@ -6,7 +6,6 @@ The composition root for the audit: it calls the collectors, then the analysis, 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from temporal_lens.connection import TemporalTarget, connect_namespace
+from temporal_lens.settled import run_settled
 
 if TYPE_CHECKING:
     import duckdb
@@ -80,7 +80,7 @@ def collect_for_audit(conn: duckdb.DuckDBPyConnection, inputs: AuditInputs, prog
     writer = BatchWriter(conn)
     collected = AuditCollected()
     if inputs.target is not None:
-        asyncio.run(_collect_server(writer, inputs, progress, collected))
+        run_settled(_collect_server(writer, inputs, progress, collected))
     if inputs.export_paths:
         _collect_export(writer, inputs, progress, collected)
     if inputs.otlp_files:

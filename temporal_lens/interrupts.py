@@ -38,6 +38,8 @@ class StopRequest:
     signum: int | None = None
     holding: bool = False
     """While set, a signal is only recorded: clean-up that has begun is never cut short."""
+    deferring: int = 0
+    """While above 0, the first signal is recorded and raised when the last `signals_deferred` block ends."""
     arrived: threading.Event | None = None
 
     @property
@@ -92,7 +94,7 @@ def stop_on_signals() -> Iterator[StopRequest]:
         if first:
             request.signum = signum
             request.arrived.set()  # type: ignore[union-attr]
-        if first and not request.holding:
+        if first and not request.holding and not request.deferring:
             request.holding = True
             raise Interrupted(signum)
 
@@ -106,4 +108,34 @@ def stop_on_signals() -> Iterator[StopRequest]:
             signal.signal(signum, handler)
 
 
-__all__ = ["STOP_SIGNALS", "Interrupted", "StopRequest", "raise_if_stopped", "stop_on_signals", "stop_requested"]
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Within: a stop signal is recorded, not raised; it is raised once the block has ended (and no outer block
+    defers it). For steps a signal must not leave half done, such as building or closing an event loop.
+
+    Blocking the signals (`pthread_sigmask`) would not do: the kernel hands a process's signal to any thread that
+    does not block it, and Python then runs the handler in the main thread all the same.
+    """
+    request = _active[-1] if _active else None
+    if request is None:
+        yield
+        return
+    request.deferring += 1
+    try:
+        yield
+    finally:
+        request.deferring -= 1
+        if not request.deferring and request.signum is not None and not request.holding:
+            request.holding = True
+            raise Interrupted(request.signum)  # any exception of the block becomes its __context__
+
+
+__all__ = [
+    "STOP_SIGNALS",
+    "Interrupted",
+    "StopRequest",
+    "raise_if_stopped",
+    "signals_deferred",
+    "stop_on_signals",
+    "stop_requested",
+]

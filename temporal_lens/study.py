@@ -6,13 +6,11 @@ import asyncio
 import contextlib
 import os
 import secrets
-import sys
 import time
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
 
 from rich.console import Console
 from temporalio.client import Client
@@ -70,6 +68,7 @@ from temporal_lens.sample_app.scenario import (
 )
 from temporal_lens.search_attributes import ensure_search_attributes, search_attribute_types
 from temporal_lens.services import ServiceProcesses
+from temporal_lens.settled import run_settled
 from temporal_lens.stack import DevServer, StackError
 
 
@@ -144,8 +143,6 @@ class StudyOptions:
     """How the observer asks Temporal in place while orders run (cadence 0: not at all)."""
 
 
-T = TypeVar("T")
-
 TOKEN_ENV = "TEMPORAL_LENS_OTLP_TOKEN"
 """Holds the token for `study --external` and, in docker-compose.yml, for the collector that sends it."""
 TOKEN_FILE = "otlp-token"
@@ -217,7 +214,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
                               + (f", Web UI at [bold]{server.ui_url}[/]" if server.ui_url else ""))
             else:
                 address, namespace = external.temporal_address, external.namespace
-                asyncio.run(_check_reachable(address, namespace))
+                run_settled(_check_reachable(address, namespace))
                 # A shared cluster holds other workflows: collect only the sample app's runs started since this
                 # study began, with a minute's slack for a server clock behind ours.
                 since = datetime.now(UTC) - timedelta(minutes=1)
@@ -225,7 +222,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
                                  f'StartTime >= "{since.strftime("%Y-%m-%dT%H:%M:%SZ")}"')
                 console.print(f"External Temporal at [bold]{address}[/] (namespace {namespace})"
                               + (f", Web UI at [bold]{external.ui_url}[/]" if external.ui_url else ""))
-            added = asyncio.run(_ensure_order_attributes(address, namespace))
+            added = run_settled(_ensure_order_attributes(address, namespace))
             if added:
                 console.print(f"Registered search attributes {', '.join(added)} in namespace {namespace}")
             receiver = stack.enter_context(OtlpReceiver(writer, host=receiver_host, port=receiver_port, token=token))
@@ -249,7 +246,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
             status.enter("driving")
             try:
                 with _blaming_a_dead_server(server):
-                    scenario = _run_settled(_drive(
+                    scenario = run_settled(_drive(
                         address, namespace, plans, services, fault_plan, codec_key,
                         dict(timeout=timeout, concurrency=options.concurrency, deletion_wait=options.deletion_wait,
                              calls=calls, progress=_told(progress, observer)),
@@ -275,7 +272,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
             # The ground truth is written after collection: what it says of each deleted run is what the server
             # held just before the histories were read.
             with _blaming_a_dead_server(server):
-                collected = _run_settled(
+                collected = run_settled(
                     _collect_history(address, namespace, writer, history_query, scenario, progress))
             calls.write(run_dir / DRIVER_CALLS_FILE)
             console.print(calls.summary(), highlight=False)
@@ -407,42 +404,6 @@ def _blaming_a_dead_server(server: DevServer | None) -> Iterator[None]:
         if server is not None:
             server.check_alive()
         raise
-
-
-_LANDING_S = 1.0
-"""How long a stopped loop stays open for the Temporal client's calls already in flight to hand back their results."""
-
-
-def _run_settled(coro: Coroutine[Any, Any, T]) -> T:
-    """`asyncio.run`, except that a run cut short (a signal, a failure) cancels its tasks and keeps the loop open a
-    moment longer before closing it: the Temporal client's calls finish on the SDK core's threads and hand their
-    results to this loop, and one landing on a closed loop prints an "Event loop is closed" traceback."""
-    with asyncio.Runner() as runner:
-        try:
-            return runner.run(coro)
-        except BaseException:
-            loop = runner.get_loop()
-            pending = asyncio.all_tasks(loop)
-            for task in pending:
-                task.cancel()
-            with contextlib.suppress(BaseException):
-                loop.run_until_complete(asyncio.wait({*pending, asyncio.ensure_future(asyncio.sleep(_LANDING_S),
-                                                                                     loop=loop)}, timeout=_LANDING_S))
-            for task in pending:  # the signal's exception may have been raised inside one: it is the one re-raised
-                if task.done() and not task.cancelled():
-                    task.exception()
-            # A long poll still open (a run's result) ends only when the server it waits on stops, after this loop
-            # is closed; the SDK core then reports the closed loop through sys.excepthook: say nothing of it.
-            sys.excepthook = _quiet_about_closed_loops(sys.excepthook)
-            raise
-
-
-def _quiet_about_closed_loops(previous: Callable[..., Any]) -> Callable[..., Any]:
-    def hook(kind: type[BaseException], value: BaseException, traceback: Any) -> None:
-        if not (kind is RuntimeError and str(value) == "Event loop is closed"):
-            previous(kind, value, traceback)
-
-    return hook
 
 
 def _ignoring_cancelled(loop: asyncio.AbstractEventLoop, context: dict) -> None:
