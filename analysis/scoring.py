@@ -204,7 +204,7 @@ class _Scoring:
         flags = ", ".join(f"coalesce({c}, FALSE) AS {code}" for code, c in self.facts.items())
         cursor = self.conn.cursor()
         try:
-            return cursor.execute(f"SELECT order_id, {flags} FROM {self.db.main}.ground_truth").to_arrow_table()
+            return cursor.sql(f"SELECT order_id, {flags} FROM {self.db.main}.ground_truth").to_arrow_table()
         finally:
             cursor.close()
 
@@ -324,7 +324,7 @@ class _Scoring:
                prepared: set[str]) -> dict[str, pa.Table]:
         """Each source's judged units: its name, outcome and, when not right, its cause and detail."""
         judged = self._judged_sql(q, truth, others, answers, tables, prepared)
-        units = cursor.execute(
+        units = cursor.sql(
             f"SELECT {literal(q.id)} AS question_id, source, unit, outcome, cause, "
             f"""CASE outcome WHEN '{RIGHT}' THEN NULL WHEN '{MISSING}' THEN 'no answer for this unit'
                      ELSE format('{{}} of {{}} rows right; {{}} rows answered', matched, expected, answered)
