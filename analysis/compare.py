@@ -151,6 +151,19 @@ def truth_side_tables(q: Question, truth: dict[str, str], *, truth_table: str) -
     return [(f"{truth_table}_{cte}", select) for cte, select in parts.items()]
 
 
+def truth_units_sql(q: Question, truth: dict[str, str], *, truth_table: str, truth_prepared: bool = False) -> str:
+    """The truth's units of `q` as people read them (`unit`), one row each: the units every source is judged on, so
+    a unit not among a source's units not right is one it got right.
+
+    Raises:
+        MissingColumn: the truth lacks a column its units need.
+    """
+    if truth_prepared:
+        return f"SELECT shown AS unit FROM {truth_table}_tu"
+    side = _truth_side(q, truth, truth_table)
+    return f"WITH {', '.join(f'{cte} AS ({select})' for cte, select in side.items())} SELECT shown AS unit FROM tu"
+
+
 def literal(text: str) -> str:
     """`text` as an SQL string literal."""
     return "'" + text.replace("'", "''") + "'"

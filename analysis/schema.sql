@@ -24,8 +24,9 @@ CREATE TABLE IF NOT EXISTS answerability_retained AS SELECT * FROM answerability
 
 -- Every judged unit of every cell, in tables per scope (_all for table answerability, _retained for
 -- answerability_retained), each replaced whole when its scope is scored; the view answerability_units reads every
--- unit of both, naming the scope. A unit not right is a row with its outcome and one cause (analysis/causes.py); a
--- unit right (most are) is a row with its name alone.
+-- unit of both, naming the scope. A unit not right is a row with its outcome and one cause (analysis/causes.py).
+-- Every source a question judged is judged on the same units (the truth's), stored once per question: the units a
+-- source got right (most) are those without a row among its units not right.
 CREATE TABLE IF NOT EXISTS answerability_units_all (
     question_id VARCHAR NOT NULL,
     source      VARCHAR NOT NULL,
@@ -42,18 +43,27 @@ CREATE TABLE IF NOT EXISTS answerability_units_retained (
     cause       VARCHAR NOT NULL,
     detail      VARCHAR
 );
-CREATE TABLE IF NOT EXISTS answerability_right_all (
+CREATE TABLE IF NOT EXISTS answerability_judged_all (
     question_id VARCHAR NOT NULL,
-    source      VARCHAR NOT NULL,
-    unit        VARCHAR NOT NULL     -- a unit this source got right
+    unit        VARCHAR NOT NULL     -- a unit the question judged each of its judged sources on
 );
-CREATE TABLE IF NOT EXISTS answerability_right_retained (
+CREATE TABLE IF NOT EXISTS answerability_judged_retained (
     question_id VARCHAR NOT NULL,
-    source      VARCHAR NOT NULL,
     unit        VARCHAR NOT NULL
 );
+-- A judged source is one whose cell counts units (a `cannot` counts none).
 CREATE OR REPLACE VIEW answerability_units AS
     SELECT 'all' AS scope, question_id, source, unit, outcome, cause, detail FROM answerability_units_all
-    UNION ALL SELECT 'all', question_id, source, unit, 'right', NULL, NULL FROM answerability_right_all
-    UNION ALL SELECT 'retained', question_id, source, unit, outcome, cause, detail FROM answerability_units_retained
-    UNION ALL SELECT 'retained', question_id, source, unit, 'right', NULL, NULL FROM answerability_right_retained;
+    UNION ALL
+    SELECT 'all', j.question_id, c.source, j.unit, 'right', NULL, NULL
+    FROM answerability_judged_all AS j JOIN answerability AS c ON c.question_id = j.question_id AND c.orders_total > 0
+    WHERE NOT EXISTS (SELECT 1 FROM answerability_units_all AS n
+                      WHERE n.question_id = j.question_id AND n.source = c.source AND n.unit = j.unit)
+    UNION ALL
+    SELECT 'retained', question_id, source, unit, outcome, cause, detail FROM answerability_units_retained
+    UNION ALL
+    SELECT 'retained', j.question_id, c.source, j.unit, 'right', NULL, NULL
+    FROM answerability_judged_retained AS j
+    JOIN answerability_retained AS c ON c.question_id = j.question_id AND c.orders_total > 0
+    WHERE NOT EXISTS (SELECT 1 FROM answerability_units_retained AS n
+                      WHERE n.question_id = j.question_id AND n.source = c.source AND n.unit = j.unit);

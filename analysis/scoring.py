@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
@@ -33,6 +32,7 @@ from temporal_lens.analysis.compare import (
     literal,
     sources_units_sql,
     truth_side_tables,
+    truth_units_sql,
 )
 from temporal_lens.analysis.interval import FEW_CASES, wilson_interval
 from temporal_lens.analysis.scopes import (
@@ -58,12 +58,9 @@ TABLES = {ALL: "answerability", RETAINED: "answerability_retained"}
 """Where each scope's matrix is stored."""
 UNITS = {ALL: "answerability_units_all", RETAINED: "answerability_units_retained"}
 """Where each scope's units not right are stored, one row each; the view `answerability_units` reads every unit."""
-RIGHT_UNITS = {ALL: "answerability_right_all", RETAINED: "answerability_right_retained"}
-"""Where each scope's units right are stored, with nothing but their names (most units are right)."""
-# Units come back as Arrow from an executed statement: measured faster than the relation API DuckDB's warning
-# suggests (which binds the statement again), so the warning is silenced for this module's calls only.
-warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning,
-                        module=__name__)
+JUDGED_UNITS = {ALL: "answerability_judged_all", RETAINED: "answerability_judged_retained"}
+"""Where each scope's judged units are stored, once per question: every source judged is judged on the truth's
+units, so the units a source got right (most) are these without its units not right."""
 
 
 @dataclass(frozen=True)
@@ -187,7 +184,9 @@ class _Scoring:
         self.order_facts = self._order_facts() if self.facts else None
         """Per order, whether each fact cause concerns it: read once, registered on each question's cursor."""
         self.units: dict[str, list[pa.Table]] = {}
-        """Question id -> its judged units, source by source (kept when `keep_units`)."""
+        """Question id -> its units not right, source by source (kept when `keep_units`)."""
+        self.judged: dict[str, pa.Table] = {}
+        """Question id -> the units it judged every source on (kept when `keep_units`)."""
 
     def _facts_in_scope(self) -> dict[str, str]:
         conditions = {cause.code: condition for cause in FACT_CAUSES
@@ -268,9 +267,20 @@ class _Scoring:
                         cells[source] = cell(source, CANNOT, f"query failed: {_first_line(err)}")
                     else:
                         answers[source] = answer
-            for source, units in self._judged(cursor, q, truth, others, answers, tables, prepared).items():
+            judged = self._judged(cursor, q, truth, others, answers, tables, prepared)
+            total = 0
+            if any(not isinstance(units, Exception) for units in judged.values()):
+                # every source is judged on the truth's units: those not among its units not right, it got right
+                units_of_truth = cursor.sql(
+                    f"SELECT {literal(q.id)} AS question_id, unit FROM "
+                    f"({truth_units_sql(q, truth, truth_table=_TRUTH, truth_prepared=_TRUTH in prepared)})"
+                ).to_arrow_table()
+                total = units_of_truth.num_rows
+                if self.keep_units:
+                    self.judged[q.id] = units_of_truth
+            for source, units in judged.items():
                 cells[source] = (cell(source, CANNOT, f"query failed: {_first_line(units)}")
-                                 if isinstance(units, Exception) else self._cell(q, source, units, cell))
+                                 if isinstance(units, Exception) else self._cell(q, source, units, total, cell))
             return [cells[source] for source in sources]
         finally:
             cursor.close()  # its temp tables and views go with it
@@ -322,23 +332,23 @@ class _Scoring:
     def _judge(self, cursor: duckdb.DuckDBPyConnection, q: Question, truth: dict[str, str],
                others: dict[str, dict[str, str]], answers: dict[str, dict[str, str]], tables: dict[str, str],
                prepared: set[str]) -> dict[str, pa.Table]:
-        """Each source's judged units: its name, outcome and, when not right, its cause and detail."""
+        """Each source's units not right: their names, outcome, cause and detail."""
         judged = self._judged_sql(q, truth, others, answers, tables, prepared)
         units = cursor.sql(
             f"SELECT {literal(q.id)} AS question_id, source, unit, outcome, cause, "
             f"""CASE outcome WHEN '{RIGHT}' THEN NULL WHEN '{MISSING}' THEN 'no answer for this unit'
                      ELSE format('{{}} of {{}} rows right; {{}} rows answered', matched, expected, answered)
-                END AS detail FROM ({judged})""").to_arrow_table()
+                END AS detail FROM ({judged}) WHERE outcome <> '{RIGHT}'""").to_arrow_table()
         column = units.column("source")
         return {source: units.filter(pc.equal(column, source)) for source in answers}
 
-    def _cell(self, q: Question, source: str, units: pa.Table, cell: Callable[..., Cell]) -> Cell:
+    def _cell(self, q: Question, source: str, not_right: pa.Table, total: int, cell: Callable[..., Cell]) -> Cell:
+        """`source`'s cell from its units not right, out of the `total` units judged."""
         if self.keep_units:
-            self.units.setdefault(q.id, []).append(units)
-        not_right = units.filter(pc.is_valid(units.column("cause")))  # a unit right has no cause
+            self.units.setdefault(q.id, []).append(not_right)
         by_cause = {r["cause"]: (r["unit_count"], r["unit_min"]) for r in
                     not_right.group_by("cause").aggregate([("unit", "count"), ("unit", "min")]).to_pylist()}
-        total, right = units.num_rows, units.num_rows - not_right.num_rows
+        right = total - not_right.num_rows
         noun = q.unit_noun
         if right == total:
             return cell(source, ANSWERS, f"all {total} {noun} right", total, total)
@@ -464,7 +474,8 @@ def score_answers(
             for done in as_completed(asked):
                 by_question[asked[done]] = done.result()
                 if writer is not None:  # once no question waits to start, what is pending is written at once
-                    writer.units(scoring.units.pop(asked[done], []),
+                    judged = scoring.judged.pop(asked[done], None)
+                    writer.units(scoring.units.pop(asked[done], []), [judged] if judged is not None else [],
                                  flush=len(questions) - len(by_question) < _PARALLEL)
         cells = [c for q in questions for c in by_question[q.id]]
         if writer is not None:
@@ -479,20 +490,21 @@ def score_answers(
 
 
 def store_answerability(conn: duckdb.DuckDBPyConnection, cells: Sequence[Cell], units: Sequence[pa.Table] = (),
-                        *, scope: str = ALL) -> None:
-    """Replace the stored matrix of `scope` (and its units) with `cells` and `units`, in one transaction."""
+                        judged: Sequence[pa.Table] = (), *, scope: str = ALL) -> None:
+    """Replace the stored matrix of `scope` with `cells`, its units not right with `units` and its judged units
+    with `judged`, in one transaction."""
     writer = _Writer(conn, scope)
     try:
-        writer.units(units)
+        writer.units(units, judged)
         writer.commit(cells)
     finally:
         writer.close()
 
 
 _UNITS_BATCH = 2 * 122_880
-"""Units written at once: more than a row group (DuckDB's 122,880 rows) of units right, which DuckDB writes to the
-database file as they come rather than to its write-ahead log; at 10k orders, the commit after one insert per
-question took 0.30 s, after inserts of row groups 0.17 s."""
+"""Units written at once: more than a row group (DuckDB's 122,880 rows), which DuckDB writes to the database file as
+it comes rather than to its write-ahead log; at 10k orders, when every unit right was a row too, the commit after one
+insert per question took 0.30 s, after inserts of row groups 0.17 s."""
 
 
 class _Writer:
@@ -501,30 +513,36 @@ class _Writer:
 
     def __init__(self, conn: duckdb.DuckDBPyConnection, scope: str) -> None:
         self.scope, self.cursor, self.open = scope, conn.cursor(), False
-        self.pending: list[pa.Table] = []
+        self.not_right: list[pa.Table] = []
+        self.judged: list[pa.Table] = []
         try:
-            _units_by_scope(self.cursor)
+            _units_as_now(self.cursor)
             self.cursor.execute(files(__package__).joinpath("schema.sql").read_text(encoding="utf-8"))
             self.cursor.execute("BEGIN TRANSACTION")
             self.open = True
             self.cursor.execute(f"DELETE FROM {TABLES[scope]}")
-            # A scope's units are a table of their own, emptied whole: nothing of the other scope is rewritten.
+            # A scope's units are tables of their own, emptied whole: nothing of the other scope is rewritten.
             self.cursor.execute(f"TRUNCATE {UNITS[scope]}")
-            self.cursor.execute(f"TRUNCATE {RIGHT_UNITS[scope]}")
+            self.cursor.execute(f"TRUNCATE {JUDGED_UNITS[scope]}")
         except BaseException:
             self.close()
             raise
 
-    def units(self, units: Sequence[pa.Table], *, flush: bool = False) -> None:
-        self.pending += units
-        if self.pending and (flush or sum(t.num_rows for t in self.pending) >= _UNITS_BATCH):
-            self.cursor.register("_units", pa.concat_tables(self.pending))
-            self.cursor.execute(f"INSERT INTO {UNITS[self.scope]} SELECT question_id, source, unit, outcome, cause, "
-                                f"detail FROM _units WHERE outcome <> '{RIGHT}'")
-            self.cursor.execute(f"INSERT INTO {RIGHT_UNITS[self.scope]} SELECT question_id, source, unit "
-                                f"FROM _units WHERE outcome = '{RIGHT}'")
-            self.cursor.unregister("_units")
-            self.pending = []
+    def units(self, not_right: Sequence[pa.Table], judged: Sequence[pa.Table] = (), *, flush: bool = False) -> None:
+        """Units not right (question_id, source, unit, outcome, cause, detail) and the units questions judged every
+        source on (question_id, unit), written once a batch is full or when `flush`."""
+        self.not_right += not_right
+        self.judged += judged
+        pending = sum(t.num_rows for t in self.not_right) + sum(t.num_rows for t in self.judged)
+        if not pending or not (flush or pending >= _UNITS_BATCH):
+            return
+        for tables, table, columns in ((self.not_right, UNITS[self.scope], _NOT_RIGHT_COLUMNS),
+                                       (self.judged, JUDGED_UNITS[self.scope], "question_id, unit")):
+            if tables:
+                self.cursor.register("_units", pa.concat_tables(tables))
+                self.cursor.execute(f"INSERT INTO {table} SELECT {columns} FROM _units")
+                self.cursor.unregister("_units")
+        self.not_right, self.judged = [], []
 
     def commit(self, cells: Sequence[Cell]) -> None:
         self.units([], flush=True)
@@ -542,23 +560,37 @@ class _Writer:
             self.cursor.close()
 
 
-def _units_by_scope(cursor: duckdb.DuckDBPyConnection) -> None:
-    """Databases scored before the units were kept per scope hold one `answerability_units` table: its rows move
-    to the per-scope tables, and the view takes its name."""
-    found = cursor.execute(
-        "SELECT table_type FROM information_schema.tables WHERE table_catalog = current_database() "
-        "AND table_schema = 'main' AND table_name = 'answerability_units'").fetchall()
-    if not found or found[0][0] != "BASE TABLE":
+_NOT_RIGHT_COLUMNS = "question_id, source, unit, outcome, cause, detail"
+
+
+def _units_as_now(cursor: duckdb.DuckDBPyConnection) -> None:
+    """Databases scored by earlier versions hold their units as stored then: one `answerability_units` table (every
+    scope, every unit with its outcome), or per scope a table of units not right and one of units right
+    (`answerability_right_<scope>`). They move to today's tables: the units not right as they are, and a question's
+    judged units as the units any source of it was judged on (every source is judged on the same ones)."""
+    found = dict(cursor.execute(
+        "SELECT table_name, table_type FROM information_schema.tables WHERE table_catalog = current_database() "
+        "AND table_schema = 'main' AND table_name LIKE 'answerability_%'").fetchall())
+    single = found.get("answerability_units") == "BASE TABLE"
+    right = {scope: f"answerability_right_{scope}" for scope in SCOPES if f"answerability_right_{scope}" in found}
+    if not single and not right:
         return
     cursor.execute("BEGIN TRANSACTION")
-    cursor.execute("ALTER TABLE answerability_units RENAME TO answerability_units_before")
+    if single:
+        cursor.execute("ALTER TABLE answerability_units RENAME TO answerability_units_before")
     cursor.execute(files(__package__).joinpath("schema.sql").read_text(encoding="utf-8"))
     for scope in SCOPES:
-        cursor.execute(f"INSERT INTO {UNITS[scope]} SELECT question_id, source, unit, outcome, cause, detail "
-                       f"FROM answerability_units_before WHERE scope = $scope AND outcome <> '{RIGHT}'",
-                       {"scope": scope})
-        cursor.execute(f"INSERT INTO {RIGHT_UNITS[scope]} SELECT question_id, source, unit "
-                       f"FROM answerability_units_before WHERE scope = $scope AND outcome = '{RIGHT}'",
-                       {"scope": scope})
-    cursor.execute("DROP TABLE answerability_units_before")
+        if single:
+            cursor.execute(f"INSERT INTO {UNITS[scope]} SELECT {_NOT_RIGHT_COLUMNS} FROM answerability_units_before "
+                           f"WHERE scope = $scope AND outcome <> '{RIGHT}'", {"scope": scope})
+            cursor.execute(f"INSERT INTO {JUDGED_UNITS[scope]} SELECT DISTINCT question_id, unit "
+                           "FROM answerability_units_before WHERE scope = $scope", {"scope": scope})
+        if scope in right:
+            cursor.execute(f"INSERT INTO {JUDGED_UNITS[scope]} SELECT DISTINCT question_id, unit FROM "
+                           f"(SELECT question_id, unit FROM {right[scope]} "
+                           f"UNION ALL SELECT question_id, unit FROM {UNITS[scope]}) "
+                           f"EXCEPT SELECT question_id, unit FROM {JUDGED_UNITS[scope]}")
+            cursor.execute(f"DROP TABLE {right[scope]}")
+    if single:
+        cursor.execute("DROP TABLE answerability_units_before")
     cursor.execute("COMMIT")

@@ -214,20 +214,64 @@ def test_sql_scoring_agrees_with_the_plain_reading_on_a_real_study(study_run: tu
     assert compared >= 60
 
 
-def test_an_older_databases_units_move_to_a_table_per_scope_and_scoring_one_scope_keeps_the_other(
-        tmp_path: Path) -> None:
-    from temporal_lens.analysis import RETAINED
-    from temporal_lens.analysis.scoring import store_answerability
+_UNITS_BEFORE = {
+    # scope, question, source, unit, outcome, cause
+    ("all", "q", "history", "o1", "right", None), ("all", "q", "history", "o2", "missing", "not_recorded"),
+    ("all", "q", "traces", "o1", "right", None), ("all", "q", "traces", "o2", "right", None),
+    ("all", "g", "logs", "a / 1", "wrong", "wrong"),  # a unit no source got right
+    ("retained", "q", "history", "o1", "incomplete", "incomplete"),
+}
 
-    with duckdb.connect(str(tmp_path / "lens.duckdb")) as conn:
+
+def _older_layout(conn: duckdb.DuckDBPyConnection, layout: str) -> None:
+    """`_UNITS_BEFORE` stored as an earlier version stored units, next to their cells."""
+    from temporal_lens.analysis import ALL, RETAINED
+    from temporal_lens.analysis.scoring import Cell, store_answerability
+
+    for scope in (ALL, RETAINED):
+        rows = [u for u in _UNITS_BEFORE if u[0] == scope]
+        cells = []
+        for q, source in sorted({(u[1], u[2]) for u in rows}):
+            right = sum(1 for u in rows if u[1:3] == (q, source) and u[4] == "right")
+            total = len({u[3] for u in rows if u[1] == q})
+            cells.append(Cell(q, "?", source, "partial", right / total, "-", right, total, scope=scope))
+        store_answerability(conn, cells, scope=scope)
+    conn.execute("DROP VIEW answerability_units")
+    for scope in (ALL, RETAINED):
+        conn.execute(f"DROP TABLE answerability_judged_{scope}")
+        if layout == "one table":
+            conn.execute(f"DROP TABLE answerability_units_{scope}")
+    if layout == "one table":
         conn.execute("CREATE TABLE answerability_units (scope VARCHAR NOT NULL, question_id VARCHAR NOT NULL, "
                      "source VARCHAR NOT NULL, unit VARCHAR NOT NULL, outcome VARCHAR NOT NULL, cause VARCHAR, "
                      "detail VARCHAR)")
-        conn.execute("INSERT INTO answerability_units VALUES ('all', 'q', 'history', 'o1', 'right', NULL, NULL), "
-                     "('retained', 'q', 'history', 'o2', 'missing', 'not_recorded', 'no answer for this unit')")
-        store_answerability(conn, [], scope=RETAINED)
-        assert conn.execute("SELECT scope, unit FROM answerability_units").fetchall() == [("all", "o1")]
+        conn.executemany("INSERT INTO answerability_units VALUES (?, ?, ?, ?, ?, ?, NULL)", sorted(_UNITS_BEFORE,
+                                                                                                   key=str))
+        return
+    for scope, q, source, unit, outcome, cause in sorted(_UNITS_BEFORE, key=str):
+        conn.execute(f"CREATE TABLE IF NOT EXISTS answerability_right_{scope} (question_id VARCHAR NOT NULL, "
+                     "source VARCHAR NOT NULL, unit VARCHAR NOT NULL)")
+        if outcome == "right":
+            conn.execute(f"INSERT INTO answerability_right_{scope} VALUES (?, ?, ?)", [q, source, unit])
+        else:
+            conn.execute(f"INSERT INTO answerability_units_{scope} VALUES (?, ?, ?, ?, ?, NULL)",
+                         [q, source, unit, outcome, cause])
+
+
+@pytest.mark.parametrize("layout", ["one table", "right units per scope"])
+def test_an_older_databases_units_read_the_same_and_scoring_one_scope_keeps_the_other(
+        tmp_path: Path, layout: str) -> None:
+    from temporal_lens.analysis import ALL, RETAINED
+    from temporal_lens.analysis.scoring import store_answerability
+
+    with duckdb.connect(str(tmp_path / "lens.duckdb")) as conn:
+        _older_layout(conn, layout)
+        store_answerability(conn, [], scope=RETAINED)  # moves the units to today's tables, then empties retained
+        units = "SELECT scope, question_id, source, unit, outcome, cause FROM answerability_units"
+        assert set(conn.execute(units).fetchall()) == {u for u in _UNITS_BEFORE if u[0] == ALL}
         kinds = dict(conn.execute("SELECT table_name, table_type FROM information_schema.tables "
-                                  "WHERE table_name LIKE 'answerability_units%'").fetchall())
-        assert kinds == {"answerability_units": "VIEW", "answerability_units_all": "BASE TABLE",
-                         "answerability_units_retained": "BASE TABLE"}
+                                  "WHERE table_name LIKE 'answerability_%'").fetchall())
+        assert kinds == {"answerability_retained": "BASE TABLE",
+                         "answerability_units": "VIEW", "answerability_units_all": "BASE TABLE",
+                         "answerability_units_retained": "BASE TABLE", "answerability_judged_all": "BASE TABLE",
+                         "answerability_judged_retained": "BASE TABLE"}
