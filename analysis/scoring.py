@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
@@ -203,7 +204,7 @@ class _Scoring:
         flags = ", ".join(f"coalesce({c}, FALSE) AS {code}" for code, c in self.facts.items())
         cursor = self.conn.cursor()
         try:
-            return cursor.sql(f"SELECT order_id, {flags} FROM {self.db.main}.ground_truth").to_arrow_table()
+            return _arrow(cursor, f"SELECT order_id, {flags} FROM {self.db.main}.ground_truth")
         finally:
             cursor.close()
 
@@ -271,10 +272,8 @@ class _Scoring:
             total = 0
             if any(not isinstance(units, Exception) for units in judged.values()):
                 # every source is judged on the truth's units: those not among its units not right, it got right
-                units_of_truth = cursor.sql(
-                    f"SELECT {literal(q.id)} AS question_id, unit FROM "
-                    f"({truth_units_sql(q, truth, truth_table=_TRUTH, truth_prepared=_TRUTH in prepared)})"
-                ).to_arrow_table()
+                truth_units = truth_units_sql(q, truth, truth_table=_TRUTH, truth_prepared=_TRUTH in prepared)
+                units_of_truth = _arrow(cursor, f"SELECT {literal(q.id)} AS question_id, unit FROM ({truth_units})")
                 total = units_of_truth.num_rows
                 if self.keep_units:
                     self.judged[q.id] = units_of_truth
@@ -334,11 +333,12 @@ class _Scoring:
                prepared: set[str]) -> dict[str, pa.Table]:
         """Each source's units not right: their names, outcome, cause and detail."""
         judged = self._judged_sql(q, truth, others, answers, tables, prepared)
-        units = cursor.sql(
+        units = _arrow(
+            cursor,
             f"SELECT {literal(q.id)} AS question_id, source, unit, outcome, cause, "
             f"""CASE outcome WHEN '{RIGHT}' THEN NULL WHEN '{MISSING}' THEN 'no answer for this unit'
                      ELSE format('{{}} of {{}} rows right; {{}} rows answered', matched, expected, answered)
-                END AS detail FROM ({judged}) WHERE outcome <> '{RIGHT}'""").to_arrow_table()
+                END AS detail FROM ({judged}) WHERE outcome <> '{RIGHT}'""")
         column = units.column("source")
         return {source: units.filter(pc.equal(column, source)) for source in answers}
 
@@ -437,6 +437,17 @@ def _prepare_truth_side(cursor: duckdb.DuckDBPyConnection, q: Question, truth: d
     except (duckdb.Error, MissingColumn):
         return False
     return True
+
+
+def _arrow(cursor: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+    """`sql`'s rows as Arrow, from an executed statement: DuckDB warns that this copies the rows once more and
+    suggests its relation API, which binds the statement twice; at 10k orders the comparisons took 0.91 CPU-s a pass
+    that way, 0.80 this way (at 21 orders 0.44 and 0.33), so the warning is silenced for this module."""
+    return cursor.execute(sql).to_arrow_table()
+
+
+_ARROW_COPY = "Arrow output on a DB-API result"
+warnings.filterwarnings("ignore", message=_ARROW_COPY, category=UserWarning, module=__name__)
 
 
 def _first_line(err: Exception) -> str:
