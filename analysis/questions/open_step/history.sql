@@ -2,11 +2,11 @@
 -- history as it stood at t: an ActivityTaskScheduled with no close event by t. Its ActivityTaskStarted, written
 -- only for the last attempt, dates from that attempt's start: before it, the history shows attempt 1, no failure.
 WITH closes AS (
-    SELECT workflow_id, run_id, scheduled_event_id, min(event_time) AS closed_at
+    -- an activity's close event, read as is: a run's history closes each scheduled activity at most once
+    SELECT workflow_id, run_id, scheduled_event_id, event_time AS closed_at
     FROM history_events
     WHERE event_type IN ('ActivityTaskCompleted', 'ActivityTaskFailed', 'ActivityTaskTimedOut', 'ActivityTaskCanceled')
       AND workflow_id LIKE 'order-%'
-    GROUP BY ALL
 ), activities AS (
     SELECT s.workflow_id, s.activity_type, s.event_time AS scheduled_at, st.event_time AS started_at, st.attempt,
            CASE WHEN st.failure_type = 'TimeoutFailure' THEN 'timed out' ELSE st.failure_message END AS failure,

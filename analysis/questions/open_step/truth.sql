@@ -32,10 +32,17 @@ WITH a AS MATERIALIZED (
     JOIN a c ON c.offer = l.offer
 )
 SELECT CASE WHEN l.workflow_id LIKE 'order-%' THEN substr(l.workflow_id, 7) ELSE l.workflow_id END AS order_id, l.moment, l.step,
-       CASE WHEN running THEN l.attempt ELSE l.attempt + 1 END AS attempt,
-       CASE WHEN running THEN p.failure ELSE l.failure END AS last_failure
+       l.attempt, p.failure AS last_failure
 FROM latest l
 LEFT JOIN a p ON p.workflow_id = l.workflow_id AND p.activity_id = l.activity_id AND p.attempt = l.attempt - 1
 WHERE running
-   OR (l.outcome <> 'completed' AND EXISTS (SELECT 1 FROM a n WHERE n.workflow_id = l.workflow_id
-                                            AND n.activity_id = l.activity_id AND n.attempt = l.attempt + 1));
+UNION ALL
+-- ended without completing: the next attempt is looked up for these rows alone
+SELECT CASE WHEN l.workflow_id LIKE 'order-%' THEN substr(l.workflow_id, 7) ELSE l.workflow_id END, l.moment, l.step,
+       l.attempt + 1, l.failure
+FROM latest l
+-- (the previous attempt joined here too, so each row repeats as often as the ledger holds that attempt, as above)
+LEFT JOIN a p ON p.workflow_id = l.workflow_id AND p.activity_id = l.activity_id AND p.attempt = l.attempt - 1
+WHERE NOT running AND l.outcome <> 'completed'
+  AND EXISTS (SELECT 1 FROM a n WHERE n.workflow_id = l.workflow_id AND n.activity_id = l.activity_id
+              AND n.attempt = l.attempt + 1);

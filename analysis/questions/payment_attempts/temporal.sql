@@ -27,5 +27,7 @@ FROM (SELECT workflow_id,
              -- each pending activity parsed once into the fields read (->> would parse it per field)
              unnest(json_transform(pending_activities, '[{"activity_type": "VARCHAR", "attempt": "VARCHAR",
                                                          "last_failure_message": "VARCHAR"}]')) AS p
-      FROM temporal_observations WHERE api = 'describe' AND answered AND workflow_id LIKE 'order-%')
+      FROM temporal_observations WHERE api = 'describe' AND answered AND workflow_id LIKE 'order-%'
+        -- the text tested first: only an answer whose JSON names the activity is parsed
+        AND contains(pending_activities, 'authorize_payment'))
 WHERE p.activity_type = 'authorize_payment' AND CAST(p.attempt AS INTEGER) > 1 AND p.last_failure_message IS NOT NULL;

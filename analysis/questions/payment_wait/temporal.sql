@@ -11,6 +11,8 @@ WITH asked AS (
 ), awaiting AS (
     SELECT workflow_id, event_time FROM history_events
     WHERE event_type = 'UpsertWorkflowSearchAttributes'
+      -- the text tested first: only an event whose JSON holds the word is parsed
+      AND contains(attributes, 'awaiting_payment')
       AND attributes->>'$.searchAttributes.indexedFields.OrderStatus.data' = 'awaiting_payment'
 ), since AS (
     SELECT a.workflow_id, a.moment, max(h.event_time) AS since
