@@ -198,17 +198,26 @@ def sources_units_sql(q: Question, truth: dict[str, str], answers: dict[str, dic
     side = _truth_side(q, truth, truth_table)
     if truth_prepared:
         side = {cte: f"SELECT * FROM {truth_table}_{cte}" for cte in side}
-    # Sources are numbered within the statement: grouping and joining on a small integer is cheaper than on a name.
-    number = {source: i for i, source in enumerate(answers)}
+    # Answers are numbered by table within the statement (grouping and joining on a small integer is cheaper than on
+    # a name): sources reading one table (the same statement) are compared once, and named at the end.
+    for answer in answers.values():
+        check_answer(q, truth, answer)
+    table_number = {table: i for i, table in enumerate(dict.fromkeys(answer_tables[s] for s in answers))}
+    number = {source: table_number[answer_tables[source]] for source in answers}
+    first: dict[int, str] = {}
+    for source, i in number.items():
+        first.setdefault(i, source)
     sources = ("SELECT * FROM (VALUES " + ", ".join(f"({i}, {literal(s)})" for s, i in number.items())
                + ") AS src(s, name)")
+    tables = "SELECT * FROM (VALUES " + ", ".join(f"({i})" for i in first) + ") AS tab(s)"
     if _compared_by_rows(q):
         t_rest = [(n, t) for n, t in truth.items() if n not in q.unit]
         rows = []
-        for source, answer in answers.items():
+        for i, source in first.items():
+            answer = answers[source]
             answer_unit = _pick(answer, q.unit, "answer")
             a_rest = [(n, t) for n, t in answer.items() if n not in q.unit]
-            rows.append(f"SELECT {number[source]} AS s, "
+            rows.append(f"SELECT {i} AS s, "
                         f"{_signature(answer_unit, 'x', differs=_differs(truth_unit, answer_unit))} AS u, "
                         f"{_signature(a_rest, 'x', differs=_differs(t_rest, a_rest))} AS r "
                         f"FROM {answer_tables[source]} AS x")
@@ -219,23 +228,23 @@ def sources_units_sql(q: Question, truth: dict[str, str], answers: dict[str, dic
             WITH a AS ({" UNION ALL ".join(rows)}),
                  tr AS ({side["tr"]}),
                  tu AS ({side["tu"]}),
-                 src AS ({sources}),
+                 tab AS ({tables}),
                  au AS (SELECT s, u, {_FINGERPRINT} FROM a GROUP BY s, u),
-                 j AS (SELECT src.s, src.name, tu.u, tu.shown, tu.order_id, tu.n AS t_n, au.n AS a_n,
+                 j AS (SELECT tab.s, tu.u, tu.shown, tu.order_id, tu.n AS t_n, au.n AS a_n,
                               au.n = tu.n AND au.f1 = tu.f1 AND au.f2 = tu.f2 AS same
-                       FROM tu CROSS JOIN src LEFT JOIN au ON au.s = src.s AND au.u = tu.u),
+                       FROM tu CROSS JOIN tab LEFT JOIN au ON au.s = tab.s AND au.u = tu.u),
                  odd AS (SELECT s, u FROM j WHERE NOT same),
                  t_odd AS (SELECT odd.s, odd.u, tr.r, count(*) AS n FROM odd JOIN tr USING (u) GROUP BY ALL),
                  a_odd AS (SELECT a.s, a.u, a.r, count(*) AS n FROM a SEMI JOIN odd USING (s, u) GROUP BY ALL),
                  d AS (SELECT s, u, sum(least(coalesce(t_odd.n, 0), coalesce(a_odd.n, 0))) AS matched,
                               sum(greatest(coalesce(a_odd.n, 0) - coalesce(t_odd.n, 0), 0)) AS extra
                        FROM t_odd FULL JOIN a_odd USING (s, u, r) GROUP BY s, u)
-            SELECT j.name AS source, j.shown AS unit, j.order_id,
+            SELECT src.name AS source, j.shown AS unit, j.order_id,
                    CASE WHEN j.a_n IS NULL THEN '{MISSING}' WHEN j.same THEN '{RIGHT}'
                         WHEN d.extra > 0 THEN '{WRONG}' ELSE '{INCOMPLETE}' END AS outcome,
                    j.t_n AS expected, coalesce(j.a_n, 0) AS answered,
                    CASE WHEN j.same THEN j.t_n ELSE coalesce(d.matched, 0) END AS matched
-            FROM j LEFT JOIN d USING (s, u)"""
+            FROM j LEFT JOIN d USING (s, u) JOIN ({sources}) AS src USING (s)"""
 
     truth_key = _pick(truth, q.key, "truth")
     timed_truth = _pick(truth, tuple(t for _, t in q.timed), "truth")
@@ -243,12 +252,12 @@ def sources_units_sql(q: Question, truth: dict[str, str], answers: dict[str, dic
     # Each source's answer has columns of its own: only what the comparison reads is carried into the union, timed
     # columns as numbers, observed ones as whether they hold a value (a positive one where numeric).
     keyed = []
-    for source, answer in answers.items():
+    for i, source in first.items():  # every source reading this table is joined to its comparison at the end
+        answer = answers[source]
         answer_unit, answer_key = _pick(answer, q.unit, "answer"), _pick(answer, q.key, "answer")
-        _pick(answer, tuple(a for a, _ in q.timed) + q.observed, "answer")
         values = "".join(f", CAST(x.{quote(a)} AS DOUBLE) AS {quote(a)}" for a in dict.fromkeys(a for a, _ in q.timed))
         values += "".join(f", {_observed(c, answer[c])} AS {quote(_OBSERVED + c)}" for c in dict.fromkeys(q.observed))
-        keyed.append(f"SELECT {number[source]} AS s, "
+        keyed.append(f"SELECT {i} AS s, "
                      f"{_signature(answer_unit, 'x', differs=_differs(truth_unit, answer_unit))} AS _u, "
                      f"{_signature(answer_key, 'x', differs=_differs(truth_key, answer_key))} AS _k{values} "
                      f"FROM {answer_tables[source]} AS x")
