@@ -163,7 +163,8 @@ def main() -> None:
             results[size] = json.loads(done.stdout.strip().splitlines()[-1])
             r = results[size]
             runs = ", ".join(f"{t:.3f}" for t in r["catalogue_runs"])
-            print(f"{size} orders built in {built:.1f} s; catalogue {r['catalogue_s']:.3f} s (runs: {runs})", flush=True)
+            print(f"{size} orders built in {built:.1f} s; catalogue {r['catalogue_s']:.3f} s (runs: {runs})",
+                  flush=True)
 
     print()
     cells = results[sizes[-1]]["cells"]
