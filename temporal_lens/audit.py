@@ -80,7 +80,7 @@ def collect_for_audit(conn: duckdb.DuckDBPyConnection, inputs: AuditInputs, prog
     writer = BatchWriter(conn)
     collected = AuditCollected()
     if inputs.target is not None:
-        run_settled(_collect_server(writer, inputs, progress, collected))
+        run_settled(_collect_server, writer, inputs, progress, collected)
     if inputs.export_paths:
         _collect_export(writer, inputs, progress, collected)
     if inputs.otlp_files:

@@ -8,12 +8,16 @@ without unwinding (so children outlived it), and a second Ctrl-C during clean-up
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
+from typing import Any
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -63,6 +67,9 @@ class StopRequest:
         return self.signum
 
 
+_AGAIN_S = 0.02
+"""How long a signal's exception dropped in a finalizer waits before the signal is sent again."""
+
 _active: list[StopRequest] = []
 """The requests of the `stop_on_signals` blocks the process is in, innermost last."""
 
@@ -88,22 +95,53 @@ def stop_on_signals() -> Iterator[StopRequest]:
     """Within: the first SIGTERM or SIGINT raises `Interrupted` in the main thread (unless `hold()` was called);
     any later one is recorded and ignored. The previous handlers are back on the way out."""
     request = StopRequest(arrived=threading.Event())
+    raised: list[Interrupted] = []
+    in_hook = threading.Event()
 
     def handle(signum: int, frame: FrameType | None) -> None:
+        if in_hook.is_set():  # sent again (below) while the hook still runs: the sender sends once more
+            return
         first = request.signum is None
         if first:
             request.signum = signum
             request.arrived.set()  # type: ignore[union-attr]
         if first and not request.holding and not request.deferring:
             request.holding = True
-            raise Interrupted(signum)
+            raised.append(Interrupted(signum))
+            raise raised[-1]
+
+    def send_again(signum: int) -> None:
+        """Until the signal's exception is raised where it can be (the hook restarts this when it is not)."""
+        while request in _active and not request.holding:
+            time.sleep(_AGAIN_S)
+            if request in _active and not request.holding and not in_hook.is_set():
+                os.kill(os.getpid(), signum)
+
+    previous_hook = sys.unraisablehook
+
+    def swallowed(unraisable: Any) -> None:
+        """A handler that runs while Python finalizes an object (a `__del__`, a weak reference's callback) raises
+        into code that cannot raise: Python reports the exception and drops it, and the signal would be lost (and
+        every later one ignored). It is sent again instead, from another thread, to land in code that can raise."""
+        if not (raised and unraisable.exc_value is raised[-1]):
+            previous_hook(unraisable)
+            return
+        in_hook.set()
+        try:
+            signum = raised[-1].signum
+            request.signum, request.holding = None, False
+            threading.Thread(target=send_again, args=(signum,), name="lens-signal-again", daemon=True).start()
+        finally:
+            in_hook.clear()
 
     previous = {signum: signal.signal(signum, handle) for signum in STOP_SIGNALS}
+    sys.unraisablehook = swallowed
     _active.append(request)
     try:
         yield request
     finally:
         _active.remove(request)
+        sys.unraisablehook = previous_hook
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 

@@ -5,8 +5,9 @@ Three things go wrong with `asyncio.run` when SIGINT or SIGTERM raise in the mai
 
 - a signal that lands while the event loop is being built leaves a half-built loop whose `__del__` prints a
   traceback ("'_UnixSelectorEventLoop' object has no attribute '_closed'");
-- one that lands before the coroutine started, or while the loop is closed, leaves a coroutine never awaited
-  (a RuntimeWarning);
+- one that lands between a coroutine's making and its task's start, or while the loop is closed, leaves a
+  coroutine never awaited (a RuntimeWarning), and one that lands while its task is made leaves a task "destroyed
+  but pending";
 - a run cut short closes its loop while the Temporal client's calls, finishing on the SDK core's threads, still
   hand their results to it ("Event loop is closed").
 """
@@ -28,24 +29,29 @@ LANDING_S = 1.0
 """How long a stopped loop stays open for the Temporal client's calls already in flight to hand back their results."""
 
 
-def run_settled(coro: Coroutine[Any, Any, T]) -> T:
-    """`asyncio.run`, except that a stop signal waits while the loop is built and while it is closed, a coroutine
-    a signal kept from starting is closed, and a run cut short (a signal, a failure) cancels its tasks and keeps the
-    loop open a moment longer before closing it."""
-    runner = asyncio.Runner()
+def run_settled(make: Callable[..., Coroutine[Any, Any, T]], /, *args: Any, **kwargs: Any) -> T:
+    """`asyncio.run(make(*args, **kwargs))`, except that a stop signal waits while the loop is built, the coroutine
+    made and its task started, and while the loop is closed; and that a run cut short (a signal, a failure) cancels
+    its tasks and keeps the loop open a moment longer before closing it. The coroutine is made here, as `anyio.run`
+    does, so that no signal can come between its making and its task (it would be left never awaited)."""
+    runner = coro = None
     try:
-        with signals_deferred():
+        with signals_deferred():  # the task too: one a signal cuts short in its making is left pending, and says so
+            runner = asyncio.Runner()
             loop = runner.get_loop()
+            coro = make(*args, **kwargs)
+            task = loop.create_task(coro)
         try:
-            return runner.run(coro)
+            return loop.run_until_complete(task)
         except BaseException:
             with signals_deferred():
                 _settle(loop)
             raise
     finally:
         with signals_deferred():
-            runner.close()
-            if inspect.getcoroutinestate(coro) == inspect.CORO_CREATED:
+            if runner is not None:
+                runner.close()
+            if coro is not None and inspect.getcoroutinestate(coro) == inspect.CORO_CREATED:
                 coro.close()
 
 

@@ -214,7 +214,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
                               + (f", Web UI at [bold]{server.ui_url}[/]" if server.ui_url else ""))
             else:
                 address, namespace = external.temporal_address, external.namespace
-                run_settled(_check_reachable(address, namespace))
+                run_settled(_check_reachable, address, namespace)
                 # A shared cluster holds other workflows: collect only the sample app's runs started since this
                 # study began, with a minute's slack for a server clock behind ours.
                 since = datetime.now(UTC) - timedelta(minutes=1)
@@ -222,7 +222,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
                                  f'StartTime >= "{since.strftime("%Y-%m-%dT%H:%M:%SZ")}"')
                 console.print(f"External Temporal at [bold]{address}[/] (namespace {namespace})"
                               + (f", Web UI at [bold]{external.ui_url}[/]" if external.ui_url else ""))
-            added = run_settled(_ensure_order_attributes(address, namespace))
+            added = run_settled(_ensure_order_attributes, address, namespace)
             if added:
                 console.print(f"Registered search attributes {', '.join(added)} in namespace {namespace}")
             receiver = stack.enter_context(OtlpReceiver(writer, host=receiver_host, port=receiver_port, token=token))
@@ -246,13 +246,13 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
             status.enter("driving")
             try:
                 with _blaming_a_dead_server(server):
-                    scenario = run_settled(_drive(
-                        address, namespace, plans, services, fault_plan, codec_key,
+                    scenario = run_settled(
+                        _drive, address, namespace, plans, services, fault_plan, codec_key,
                         dict(timeout=timeout, concurrency=options.concurrency, deletion_wait=options.deletion_wait,
                              calls=calls, progress=_told(progress, observer)),
                         lambda: progress.update("spans", completed=receiver.spans_stored),
                         server, observer=observer,
-                    ))
+                    )
             finally:
                 telemetry.shutdown()
                 calls.write(run_dir / DRIVER_CALLS_FILE)
@@ -273,7 +273,7 @@ def run_study(options: StudyOptions, console: Console | None = None) -> StudyRes
             # held just before the histories were read.
             with _blaming_a_dead_server(server):
                 collected = run_settled(
-                    _collect_history(address, namespace, writer, history_query, scenario, progress))
+                    _collect_history, address, namespace, writer, history_query, scenario, progress)
             calls.write(run_dir / DRIVER_CALLS_FILE)
             console.print(calls.summary(), highlight=False)
             for table_name, table in ground_truth_tables(scenario).items():
