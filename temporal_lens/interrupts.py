@@ -44,6 +44,9 @@ class StopRequest:
     """While set, a signal is only recorded: clean-up that has begun is never cut short."""
     deferring: int = 0
     """While above 0, the first signal is recorded and raised when the last `signals_deferred` block ends."""
+    dropped: bool = False
+    """The first signal's exception was raised where Python drops exceptions (a finalizer): it is to be raised
+    again, by the signal sent once more or at the end of a `signals_deferred` block."""
     arrived: threading.Event | None = None
 
     @property
@@ -105,16 +108,16 @@ def stop_on_signals() -> Iterator[StopRequest]:
         if first:
             request.signum = signum
             request.arrived.set()  # type: ignore[union-attr]
-        if first and not request.holding and not request.deferring:
-            request.holding = True
-            raised.append(Interrupted(signum))
+        if (first or request.dropped) and not request.holding and not request.deferring:
+            request.holding, request.dropped = True, False
+            raised.append(Interrupted(request.signum))  # type: ignore[arg-type]
             raise raised[-1]
 
     def send_again(signum: int) -> None:
         """Until the signal's exception is raised where it can be (the hook restarts this when it is not)."""
-        while request in _active and not request.holding:
+        while request in _active and request.dropped and not request.holding:
             time.sleep(_AGAIN_S)
-            if request in _active and not request.holding and not in_hook.is_set():
+            if request in _active and request.dropped and not request.holding and not in_hook.is_set():
                 os.kill(os.getpid(), signum)
 
     previous_hook = sys.unraisablehook
@@ -122,15 +125,16 @@ def stop_on_signals() -> Iterator[StopRequest]:
     def swallowed(unraisable: Any) -> None:
         """A handler that runs while Python finalizes an object (a `__del__`, a weak reference's callback) raises
         into code that cannot raise: Python reports the exception and drops it, and the signal would be lost (and
-        every later one ignored). It is sent again instead, from another thread, to land in code that can raise."""
+        every later one ignored). It is sent again instead, from another thread, to land in code that can raise;
+        meanwhile the request still names it (a `wait()` or a `hold()` in between sees it)."""
         if not (raised and unraisable.exc_value is raised[-1]):
             previous_hook(unraisable)
             return
         in_hook.set()
         try:
-            signum = raised[-1].signum
-            request.signum, request.holding = None, False
-            threading.Thread(target=send_again, args=(signum,), name="lens-signal-again", daemon=True).start()
+            request.holding, request.dropped = False, True
+            threading.Thread(target=send_again, args=(raised[-1].signum,), name="lens-signal-again",
+                             daemon=True).start()
         finally:
             in_hook.clear()
 
@@ -164,7 +168,7 @@ def signals_deferred() -> Iterator[None]:
     finally:
         request.deferring -= 1
         if not request.deferring and request.signum is not None and not request.holding:
-            request.holding = True
+            request.holding, request.dropped = True, False
             raise Interrupted(request.signum)  # any exception of the block becomes its __context__
 
 
