@@ -47,7 +47,6 @@ class StopRequest:
     dropped: bool = False
     """The first signal's exception was raised where Python drops exceptions (a finalizer): it is to be raised
     again, by the signal sent once more or at the end of a `signals_deferred` block."""
-    arrived: threading.Event | None = None
 
     @property
     def name(self) -> str | None:
@@ -62,13 +61,18 @@ class StopRequest:
         self.holding = True
 
     def wait(self) -> int:
-        """Block until a stop signal arrives (handlers record it instead of raising); returns the signal number."""
+        """Block until a stop signal arrives (handlers record it instead of raising); returns the signal number.
+
+        It looks every `_POLL_S`: the handler runs in this very thread, between two of its steps, so an Event it
+        set could be one whose lock this thread holds inside `Event.wait` (a deadlock: `receive` never stopped)."""
         self.hold()
-        assert self.arrived is not None
-        self.arrived.wait()
-        assert self.signum is not None
+        while self.signum is None:
+            time.sleep(_POLL_S)
         return self.signum
 
+
+_POLL_S = 0.05
+"""How often `StopRequest.wait` looks for a signal."""
 
 _AGAIN_S = 0.02
 """How long a signal's exception dropped in a finalizer waits before the signal is sent again."""
@@ -97,7 +101,7 @@ def raise_if_stopped() -> None:
 def stop_on_signals() -> Iterator[StopRequest]:
     """Within: the first SIGTERM or SIGINT raises `Interrupted` in the main thread (unless `hold()` was called);
     any later one is recorded and ignored. The previous handlers are back on the way out."""
-    request = StopRequest(arrived=threading.Event())
+    request = StopRequest()
     raised: list[Interrupted] = []
     in_hook = threading.Event()
 
@@ -107,7 +111,6 @@ def stop_on_signals() -> Iterator[StopRequest]:
         first = request.signum is None
         if first:
             request.signum = signum
-            request.arrived.set()  # type: ignore[union-attr]
         if (first or request.dropped) and not request.holding and not request.deferring:
             request.holding, request.dropped = True, False
             raised.append(Interrupted(request.signum))  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from temporal_lens.interrupts import signals_deferred
 from temporal_lens.stack import describe_exit
 
 SERVICES = ("orders", "payments", "shipping")
@@ -66,7 +67,8 @@ class ServiceProcesses:
             command += ["--app-db", str(self.run_dir / "app_orders.sqlite")]
         if self.codec_key is not None:
             command += ["--codec-key", str(self.codec_key)]
-        with open(self.output_path(service), "ab") as out:
+        # a stop signal waits until the process is recorded, so that stopping the services stops it too
+        with open(self.output_path(service), "ab") as out, signals_deferred():
             self.processes[service] = subprocess.Popen(
                 command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=os.environ.copy()
             )

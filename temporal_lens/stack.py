@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from temporal_lens.interrupts import signals_deferred
+
 TEMPORAL_BIN_ENV = "TEMPORAL_LENS_TEMPORAL_BIN"
 SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 """The dev server's SQLite with a write-ahead log, synced at checkpoints instead of at every commit: the same
@@ -163,14 +165,17 @@ class DevServer:
             command += ["--search-attribute", f"{name}={type_name}"]
         for pragma in self.sqlite_pragmas:
             command += ["--sqlite-pragma", pragma]
-        self._log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self._process = subprocess.Popen(
-            command,
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        # a stop signal waits until the process is recorded: one raised inside Popen, after the fork, would leave a
+        # server nobody stops (seen once, its parent gone)
+        with signals_deferred():
+            self._log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+            self._process = subprocess.Popen(
+                command,
+                stdout=self._log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
 
     def _wait_until_serving(self, binary: Path) -> None:
         deadline = time.monotonic() + self.startup_timeout
