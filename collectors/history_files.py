@@ -278,10 +278,16 @@ def _unknown_events(parsed: Any) -> dict[int, tuple[str, str]]:
 
 
 def _unknown_warnings(path: Path, unknown: Mapping[int, tuple[str, str]]) -> tuple[str, ...]:
-    return tuple(
-        f"{path}: event {event_id} has type {name}, unknown to this temporalio version; stored with its raw attributes"
-        for event_id, (name, _) in sorted(unknown.items())
-    )
+    """One line per file, however many of its events have a type this temporalio version does not know."""
+    if not unknown:
+        return ()
+    if len(unknown) == 1:
+        ((event_id, (name, _)),) = unknown.items()
+        return (f"{path}: event {event_id} has type {name}, unknown to this temporalio version; "
+                "stored with its raw attributes",)
+    events = ", ".join(f"{event_id} ({name})" for event_id, (name, _) in sorted(unknown.items()))
+    return (f"{path}: events {events} have types unknown to this temporalio version; stored with their raw "
+            "attributes",)
 
 
 def _batches(paths: Sequence[Path], files: int, max_bytes: int) -> Iterator[list[Path]]:

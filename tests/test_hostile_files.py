@@ -155,6 +155,7 @@ def test_a_damaged_log_file_keeps_its_good_lines_and_the_file_beside_it(scratch,
 @given(mutation=mutations)
 @example(mutation=("nest", 5000))
 @example(mutation=("truncate", 0.5))
+@example(mutation=("flip", [(0.625, 1), (0.046875, 1)]))  # two event types damaged: still one line for the file
 def test_a_damaged_history_file_is_one_error_and_the_good_history_still_loads(scratch, baseline, mutation) -> None:
     folder, db = _fresh(scratch, baseline)
     good, damaged = folder / "good.json", folder / "damaged.json"
