@@ -66,6 +66,14 @@ def benchmarks(quick: bool) -> list[tuple[str, str, list[str]]]:
             ["analysis.py"],
         ),
         (
+            "Analysis against the last run that met its target",
+            "The full catalogue of this code and of revision a783291 (whose `make bench` on 2026-11-28 measured "
+            "1.525 s at 10k orders, the last run under the 2 s target), each on its own study's rows replicated to "
+            "10k orders, scored in alternating fresh processes: the ratio between them, which holds while the "
+            "machine's speed does not.",
+            ["catalogue_against.py", "--rev", "a783291", *(["--rounds", "2", "--passes", "1"] if quick else [])],
+        ),
+        (
             "Study at scale",
             "The whole study (`temporal-lens study --headless --orders N`, default concurrency) at growing sizes: wall "
             "time per phase, CPU and peak memory of the study process, the dev server and each worker, the DuckDB "
