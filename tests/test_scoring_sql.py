@@ -123,6 +123,29 @@ def test_a_missing_column_is_named() -> None:
         _compare(EXACT, "SELECT 'o1' AS order_id", "SELECT 'o1' AS id")
 
 
+
+def test_open_status_truth_leaves_out_a_moment_inside_a_status_recording_attempt() -> None:
+    """The attempt writes the orders table, then its log record, then ends: while it runs, the new status may or may
+    not be recorded yet, so the ledger cannot say what was true; before and after it, it can."""
+    from temporal_lens.analysis.catalogue import question
+
+    conn = duckdb.connect()
+    conn.execute("""CREATE TABLE observed_instants AS
+                    SELECT 'query' AS api, 'order-o1' AS workflow_id, TIMESTAMPTZ '2026-12-01 10:00:00' + s AS moment
+                    FROM (VALUES (INTERVAL 2 SECOND), (INTERVAL 5 SECOND), (INTERVAL 6 SECOND)) AS t(s)""")
+    conn.execute("""CREATE TABLE ground_truth AS SELECT 'order-o1' AS workflow_id,
+                    TIMESTAMPTZ '2026-12-01 10:00:00' AS started_at,
+                    TIMESTAMPTZ '2026-12-01 10:00:09' AS finished_at""")
+    conn.execute("""CREATE TABLE ground_truth_worker_attempts AS
+                    SELECT 'order-o1' AS workflow_id, 'record_order_status' AS step, status, 'completed' AS outcome,
+                           TIMESTAMPTZ '2026-12-01 10:00:00' + a AS started_at,
+                           TIMESTAMPTZ '2026-12-01 10:00:00' + e AS ended_at
+                    FROM (VALUES ('received', INTERVAL 1 SECOND, INTERVAL 1.5 SECOND),
+                                 ('shipped', INTERVAL 4.5 SECOND, INTERVAL 5.5 SECOND)) AS t(status, a, e)""")
+    rows = conn.execute(question("open_status").truth_sql().strip().rstrip(";") + " ORDER BY moment").fetchall()
+    assert [(second.second, status) for _, second, status in rows] == [(2, "received"), (6, "shipped")]
+
+
 # ---- the same rules read plainly in Python, applied to every cell of a real study ---------------------------------
 
 
