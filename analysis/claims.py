@@ -60,28 +60,51 @@ _OPEN_STATE_QUESTIONS = ("open_status", "open_step", "payment_wait")
 """Asked of every source as of moments while orders ran: what "read its state from the workflow" means."""
 
 
+def _clearly_below(cell: Cell, other: Cell) -> bool:
+    """`cell` is right less often than `other` by more than chance: their Wilson 95% intervals do not overlap. A
+    cell judging no unit (a `cannot` by construction) has no chance in it: its score decides."""
+    if not (cell.n and other.n):
+        return _score(cell) < _score(other)
+    return cell.interval[1] < other.interval[0]
+
+
 def _open_state(cells: _Cells) -> tuple[str, str]:
+    """Temporal asked in place against the best other source on each open-state question. The units are moments the
+    observer happened to ask at, so each comparison is read with its chance: a source is better or worse only where
+    the two cells' 95% intervals do not overlap; otherwise the two are level. Supported: better somewhere, worse
+    nowhere; contradicted: worse on every question; partly: anything between (level everywhere included)."""
     in_place = {q: cells.get(q, "temporal") for q in _OPEN_STATE_QUESTIONS}
     measured = {q: c for q, c in in_place.items() if c is not None and c.measured and c.reason != NO_DATA}
     if not measured:
         return NOT_MEASURED, "Temporal was not asked in place while orders ran (observer off or no open order seen)"
-    better, worse, parts = [], [], []
+    better, level, worse, parts = [], [], [], []
     for question_id, cell in measured.items():
         others = [c for source in ("history", "traces", "logs", "app_db", "history_traces")
                   if (c := cells.get(question_id, source)) is not None and c.measured]
         best = max(others, key=_score, default=None)
-        parts.append(f"{_label(cell)}" + (f" (best other: {_label(best)})" if best is not None else ""))
-        (better if best is None or _score(cell) >= _score(best) else worse).append(question_id)
+        if best is not None and _clearly_below(cell, best):
+            worse.append(question_id)
+            standing = "worse"
+        elif others and all(_clearly_below(other, cell) for other in others):
+            better.append(question_id)
+            standing = "better"
+        else:
+            level.append(question_id)
+            standing = "level"
+        parts.append(f"{_label(cell)}" + (f" (best other: {_label(best)}; {standing})" if best is not None else ""))
     signals = cells.get("signals_updates", "history")
     evidence = ("asked in place while the orders ran (the status query, Describe's pending activities) and judged "
-                "against the workers' own ledger at the same moments: " + "; ".join(parts)
+                "against the workers' own ledger at the same moments; better or worse where the 95% intervals do "
+                "not overlap, level where they do: " + "; ".join(parts)
                 + ". In place, Temporal's view trails each activity's end by the workflow task that records it "
                 "(a moment in between reads the previous status), and a deleted run answers 'not found'")
     if signals is not None:
         evidence += f"; a rejected update never reaches history ({_label(signals)})"
-    if not worse:
+    if better and not worse:
         return SUPPORTED, evidence
-    return (PARTLY if better else CONTRADICTED), evidence
+    if worse and not better and not level:
+        return CONTRADICTED, evidence
+    return PARTLY, evidence
 
 
 def _no_aggregation(cells: _Cells) -> tuple[str, str]:
