@@ -12,6 +12,9 @@ A cause is then read from facts the ground truth holds, never guessed:
   collected whole, gets the causes any present run's would;
 - any not-right unit of an order whose payloads a codec encrypted, in a source that stores those payloads:
   payload not recorded;
+- a not-right unit of an order whose run completed while its business status is another (canceled, expired), in a
+  question about that status, in a spans source: the status exists only in the run's result payload, which spans do
+  not record;
 - a missing or incomplete unit of an order whose worker was killed, in a source the killed process exports:
   process killed before export;
 - otherwise by outcome: missing -> not recorded by this source, incomplete -> answer incomplete, wrong -> answer wrong.
@@ -50,6 +53,8 @@ class Cause:
             truth has that table and column; None for causes read from the outcome alone.
         unless: orders it never concerns, though `orders` names them: alternatives of the same shape, each used
             when the ground truth has that table and column (older databases lack some columns).
+        questions: the questions it can explain (empty: every question); a cause read from what an order's answer
+            holds (its status) says nothing about another question's units of that order.
     """
 
     code: str
@@ -60,6 +65,7 @@ class Cause:
     sources: tuple[str, ...] = ()
     orders: tuple[tuple[str, str, str], ...] | None = None
     unless: tuple[tuple[str, str, str], ...] = ()
+    questions: tuple[str, ...] = ()
 
     def counted(self, count: int) -> str:
         return f"{count} {self.one if count == 1 else self.many}"
@@ -84,6 +90,15 @@ PAYLOAD_NOT_RECORDED = Cause(
     "records no payloads)", (MISSING, INCOMPLETE, WRONG), _HISTORY_SOURCES,
     (("ground_truth", "codec", "codec"),),
 )
+STATUS_IN_PAYLOAD = Cause(
+    "status_in_payload", "status only in the result payload", "statuses only in the result payload",
+    "the order's run completed, but its business status (canceled, expired) is only in the workflow's result payload, "
+    "which spans do not record: they show the run completed", (MISSING, INCOMPLETE, WRONG),
+    ("traces", "history_traces"),
+    (("ground_truth", "expected_order_status",
+      "expected_status = 'completed' AND expected_order_status <> 'completed'"),),
+    questions=("order_status", "orders_by_status"),
+)
 PROCESS_KILLED = Cause(
     "process_killed", "process killed before export", "processes killed before export",
     "a worker was killed mid-step, and what it had not yet exported (an unfinished span, buffered records) never "
@@ -106,7 +121,7 @@ ANSWER_WRONG = Cause(
     "a value differs from the truth, or the answer has a row the truth lacks", (WRONG,),
 )
 
-FACT_CAUSES = (RUN_DELETED, DELETION_PENDING, PAYLOAD_NOT_RECORDED, PROCESS_KILLED)
+FACT_CAUSES = (RUN_DELETED, DELETION_PENDING, PAYLOAD_NOT_RECORDED, STATUS_IN_PAYLOAD, PROCESS_KILLED)
 """Causes read from the ground truth, in precedence order (a deleted run explains everything missing from it)."""
 OUTCOME_CAUSES = {MISSING: NOT_RECORDED, INCOMPLETE: ANSWER_INCOMPLETE, WRONG: ANSWER_WRONG}
 CAUSES = (*FACT_CAUSES, NOT_RECORDED, ANSWER_INCOMPLETE, ANSWER_WRONG)
@@ -135,3 +150,8 @@ def orders_condition(cause: Cause, main: str, columns: dict[str, set[str]]) -> s
 
 def applies(cause: Cause, source: str) -> bool:
     return not cause.sources or source in cause.sources
+
+
+def explains(cause: Cause, question_id: str) -> bool:
+    """Whether `cause` can explain a unit of question `question_id`."""
+    return not cause.questions or question_id in cause.questions

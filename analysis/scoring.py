@@ -25,6 +25,7 @@ from temporal_lens.analysis.causes import (
     RIGHT,
     Cause,
     applies,
+    explains,
     orders_condition,
 )
 from temporal_lens.analysis.compare import (
@@ -301,6 +302,8 @@ class _Scoring:
             return others
         try:
             for code, condition in self.facts.items():
+                if not explains(CAUSE_BY_CODE[code], q.id):
+                    continue
                 left_out = condition if self.left_out is None else f"({self.left_out}) OR ({condition})"
                 leave_out(cursor, self.db, left_out, sources=False)
                 others[code], _ = _materialize(cursor, f"{_TRUTH}_{code}", q.truth_sql(), params)
@@ -372,7 +375,7 @@ class _Scoring:
         branches = [f"WHEN u.outcome = '{RIGHT}' THEN NULL"]
         joins = []
         if _ORDER in q.unit:
-            facts = [c for c in FACT_CAUSES if c.code in self.facts]
+            facts = [c for c in FACT_CAUSES if c.code in self.facts and explains(c, q.id)]
             if facts:
                 joins.append(f"LEFT JOIN {_FACTS} AS f ON u.order_id = f.order_id")
             branches += [f"WHEN f.{c.code} AND {_among(c, answers)} "

@@ -179,6 +179,23 @@ def test_an_order_whose_records_are_gone_is_not_recorded_by_that_source(copy) ->
     assert not_right == {order_id: ("missing", "not_recorded")}
 
 
+
+def test_a_status_only_in_the_result_payload_is_named_for_spans_and_for_status_questions_alone(copy) -> None:
+    """A canceled or expired order's run completes; its business status is only in the result payload, which spans
+    do not record: its status units in traces carry that cause, and no other question's units do."""
+    score_answers(copy)
+    in_payload = {r[0] for r in copy.execute("SELECT order_id FROM ground_truth WHERE expected_status = 'completed' "
+                                             "AND expected_order_status <> 'completed'").fetchall()}
+    assert in_payload, "the study has a canceled or an expired order"
+    named = _units(copy, where="cause = 'status_in_payload'")
+    status = _units(copy, where="question_id = 'order_status' AND source = 'traces'")
+    assert {u for (q, s, u) in named if q == "order_status" and s == "traces"} == {
+        u for (_, _, u), (o, _) in status.items() if u in in_payload and o != "right"}
+    assert any(u in in_payload and o != "right" for (_, _, u), (o, _) in status.items())
+    assert {q for q, _, _ in named} <= {"order_status", "orders_by_status"}
+    assert {s for _, s, _ in named} <= {"traces", "history_traces"}
+    assert any(q == "order_status" for q, _, _ in named)
+
 def test_the_retained_scope_differs_exactly_on_the_deleted_orders_units(copy) -> None:
     score_answers(copy)
     retained_cells = score_answers(copy, scope=RETAINED)
