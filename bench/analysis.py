@@ -36,13 +36,16 @@ PER_ORDER = {"order_id", "workflow_id", "trace_id", "run_id", "source_file"}
 NOT_REPLICATED = ("answerability", "ground_truth_loyalty")
 
 
-def run_study_once(folder: Path) -> Path:
+def run_study_once(folder: Path, env: dict[str, str] | None = None) -> Path:
+    """A 12-order headless study in `folder` (with `env`, another version's code may run it); its database."""
     runs = folder / "runs"
     subprocess.run(
         [sys.executable, "-m", "temporal_lens", "study", "--orders", "12", "--headless", "--runs-dir", str(runs)],
         check=True,
         stdout=subprocess.DEVNULL,
         timeout=600,
+        cwd=folder,
+        env=env,
     )
     (run_dir,) = list(runs.iterdir())
     return run_dir / "lens.duckdb"

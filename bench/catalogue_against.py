@@ -30,6 +30,8 @@ from pathlib import Path
 
 from same_verdicts import REPO, export_revision
 
+from analysis import run_study_once
+
 _SCORE = """
 import json, statistics, sys, time
 import duckdb
@@ -69,13 +71,10 @@ def version_of(rev: str | None, folder: Path) -> Version:
 
 def prepare(version: Version, folder: Path, orders: int) -> Path:
     """The version's own 12-order study, replicated to `orders` orders by its own benchmark's builder."""
-    runs = folder / "runs"
-    subprocess.run([sys.executable, "-m", "temporal_lens", "study", "--orders", "12", "--headless", "--runs-dir",
-                    str(runs)], cwd=folder, env=version.env, check=True, stdout=subprocess.DEVNULL, timeout=900)
-    (run_dir,) = list(runs.iterdir())
+    study = run_study_once(folder, version.env)
     target = folder / f"orders-{orders}.duckdb"
-    subprocess.run([sys.executable, str(version.bench), "--build", str(run_dir / "lens.duckdb"), str(target),
-                    str(orders)], cwd=folder, env=version.env, check=True, timeout=900)
+    subprocess.run([sys.executable, str(version.bench), "--build", str(study), str(target), str(orders)],
+                   cwd=folder, env=version.env, check=True, timeout=900)
     return target
 
 
